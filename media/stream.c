@@ -1,0 +1,77 @@
+/* Switchboard — inbound and outbound RTP streams. */
+#include "media/stream.h"
+
+#include <string.h>
+
+#include "core/util.h"
+
+void sb_stream_in_set_codec(sb_stream_in *in, const sb_media_desc *d, uint8_t pt) {
+  const sb_codec_desc *c = sb_media_desc_codec(d, pt);
+  in->pt = pt;
+  in->codec = c ? c->codec : SB_CODEC_UNKNOWN;
+  /* Feedback is negotiated per payload type (RFC 4585 §4.2). */
+  in->nack_enabled = c && c->fb_nack;
+  in->pli_enabled = c && c->fb_pli;
+  in->fir_enabled = c && c->fb_fir;
+}
+
+void sb_stream_in_init(sb_stream_in *in, const sb_media_desc *d, uint32_t ssrc, uint32_t rtx_ssrc) {
+  memset(in, 0, sizeof *in);
+  in->media_index = d->index;
+  in->kind = d->kind;
+  in->ssrc = ssrc;
+  in->rtx_ssrc = rtx_ssrc;
+  uint32_t clock = d->codec_count > 0 ? d->codecs[0].clock_rate : 90000;
+  sb_recv_stats_init(&in->stats, clock ? clock : 90000);
+  sb_nack_gen_init(&in->nack, NULL);
+  if (d->codec_count > 0)
+    sb_stream_in_set_codec(in, d, d->codecs[0].pt);
+}
+
+void sb_stream_out_init(sb_stream_out *out, const sb_media_desc *d, uint16_t rtx_buffer_packets) {
+  memset(out, 0, sizeof *out);
+  out->media_index = d->index;
+  out->kind = d->kind;
+  out->ssrc = d->local_ssrc;
+  out->rtx_ssrc = d->local_rtx_ssrc;
+  out->rtx_seq = (uint16_t)sb_random_u32();
+  memset(out->pt_map, 0xFF, sizeof out->pt_map);
+  uint32_t clock = d->codec_count > 0 ? d->codecs[0].clock_rate : 90000;
+  if (clock == 0)
+    clock = 90000;
+  for (int i = 0; i < d->codec_count; i++) {
+    out->rtx_pt[d->codecs[i].pt & 0x7F] = d->codecs[i].rtx_pt;
+    out->nack_enabled |= d->codecs[i].fb_nack;
+  }
+  /* RFC 3550 §5.1: initial sequence number and timestamp are random. */
+  sb_rewriter_init(&out->rewriter, clock, (uint16_t)sb_random_u32(), sb_random_u32());
+  sb_rtx_buffer_init(&out->rtx, out->nack_enabled ? rtx_buffer_packets : 0, 1000000);
+  sb_send_stats_init(&out->stats, clock);
+}
+
+void sb_stream_out_clear(sb_stream_out *out) { sb_rtx_buffer_clear(&out->rtx); }
+
+void sb_stream_out_map_pt(sb_stream_out *out, uint8_t src_pt, uint8_t dst_pt) {
+  out->pt_map[src_pt & 0x7F] = dst_pt;
+}
+
+static void update_ext_identity(sb_stream_out *out) {
+  out->ext_identity = true;
+  for (int i = 1; i < 256 && out->ext_identity; i++)
+    out->ext_identity = out->ext_map[i] == i;
+}
+
+void sb_stream_out_map_ext(sb_stream_out *out, uint8_t src_id, uint8_t dst_id) {
+  out->ext_map[src_id] = dst_id;
+  update_ext_identity(out);
+}
+
+void sb_stream_out_map_identity(sb_stream_out *out, const sb_media_desc *d) {
+  for (int i = 0; i < d->codec_count; i++)
+    out->pt_map[d->codecs[i].pt & 0x7F] = d->codecs[i].pt;
+  memset(out->ext_map, 0, sizeof out->ext_map);
+  for (int k = 0; k < SB_EXT_COUNT; k++)
+    if (d->ext_ids[k])
+      out->ext_map[d->ext_ids[k]] = d->ext_ids[k];
+  update_ext_identity(out);
+}

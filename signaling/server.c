@@ -1,0 +1,135 @@
+/* Switchboard — signaling server start-up. */
+#include "signaling/server.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "sbconfig.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/module.h"
+#include "core/util.h"
+
+static sb_signaling_config config;
+static struct lws_context *context;
+static GThread *signaling_thread;
+static int64_t started_us;
+static struct lws_protocols protocols[2];
+static struct lws_http_mount mount;
+static lws_retry_bo_t retry;
+static GMainLoop *lws_loop;     /* a handle on the default context for lws; never run */
+
+const sb_signaling_config *sb_signaling_get_config(void) { return &config; }
+struct lws_context *sb_signaling_context(void) { return context; }
+bool sb_signaling_on_thread(void) { return g_thread_self() == signaling_thread; }
+int64_t sb_signaling_uptime_us(void) { return sb_now_us() - started_us; }
+
+static void lws_log_emit(int level, const char *line) {
+  char buf[512];
+  g_strlcpy(buf, line, sizeof buf);
+  g_strchomp(buf);
+  /* lws prefixes its own timestamp; keep the text after "] ". */
+  const char *text = strstr(buf, "] ");
+  text = text ? text + 2 : buf;
+  if (level & LLL_ERR)
+    sb_warn("websocket: %s", text);
+  else if (level & LLL_WARN)
+    sb_verbose("websocket: %s", text);
+  else
+    sb_debug("websocket: %s", text);
+}
+
+static char *default_demos_dir(void) {
+  if (g_file_test("demos", G_FILE_TEST_IS_DIR))
+    return g_canonicalize_filename("demos", NULL);
+  return g_build_filename(SB_DATADIR, "demos", NULL);
+}
+
+static int signaling_start(sb_config *cfg) {
+  signaling_thread = g_thread_self();
+  started_us = sb_now_us();
+  config.address = sb_config_get_string(cfg, "http", "address", "0.0.0.0");
+  config.port = (int)sb_config_get_int_range(cfg, "http", "port", 8088, 1, 65535);
+  char *demos = sb_config_get_string(cfg, "http", "demos_dir", NULL);
+  config.demos_dir = demos ? g_canonicalize_filename(demos, NULL) : default_demos_dir();
+  g_free(demos);
+  config.ws_path = sb_config_get_string(cfg, "http", "ws_path", "/ws");
+  config.max_message_size =
+      (size_t)sb_config_get_int_range(cfg, "http", "max_message_size", 256 * 1024, 1024, 64 << 20);
+  config.max_queue_bytes =
+      (size_t)sb_config_get_int_range(cfg, "http", "max_queue_bytes", 8 << 20, 64 * 1024, 1 << 30);
+  config.ping_interval_s = (int)sb_config_get_int_range(cfg, "http", "ping_interval", 20, 1, 3600);
+  config.ping_timeout_s = (int)sb_config_get_int_range(cfg, "http", "ping_timeout", 60, 2, 7200);
+  if (config.ping_timeout_s <= config.ping_interval_s)
+    config.ping_timeout_s = config.ping_interval_s * 2;
+
+  lws_set_log_level(LLL_ERR | LLL_WARN | (sb_log_get_level() >= SB_LOG_DEBUG ? LLL_NOTICE : 0),
+                    lws_log_emit);
+
+  /* One protocol for both: plain HTTP requests are served by the mount, and a
+   * WebSocket upgrade with or without the "switchboard" subprotocol lands here. */
+  protocols[0] = (struct lws_protocols){
+    .name = "switchboard",
+    .callback = sb_ws_callback,
+    .per_session_data_size = sb_ws_conn_size(),
+    .rx_buffer_size = 65536,
+  };
+  mount = (struct lws_http_mount){
+    .mountpoint = "/",
+    .mountpoint_len = 1,
+    .origin = config.demos_dir,
+    .def = "index.html",
+    .origin_protocol = LWSMPRO_FILE,
+  };
+  retry = (lws_retry_bo_t){
+    .secs_since_valid_ping = (uint16_t)config.ping_interval_s,
+    .secs_since_valid_hangup = (uint16_t)config.ping_timeout_s,
+  };
+
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  void *loops[1] = { NULL };
+  info.port = config.port;
+  info.iface = (config.address && *config.address && strcmp(config.address, "0.0.0.0") != 0)
+                   ? config.address
+                   : NULL;
+  info.protocols = protocols;
+  info.mounts = &mount;
+  info.retry_and_idle_policy = &retry;
+  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                 LWS_SERVER_OPTION_DISABLE_IPV6;
+  info.foreign_loops = loops;
+  info.server_string = "switchboard";
+  /* libwebsockets on the default GMainContext, which the main thread runs. */
+  lws_loop = g_main_loop_new(NULL, FALSE);
+  loops[0] = lws_loop;
+  context = lws_create_context(&info);
+  if (context == NULL) {
+    sb_error("signaling: cannot listen on %s:%d (in use, or no permission?)",
+             config.address ? config.address : "*", config.port);
+    return -1;
+  }
+  sb_info("signaling: http://%s:%d/ (WebSocket %s, demos from %s)",
+          info.iface ? info.iface : "0.0.0.0", config.port, config.ws_path, config.demos_dir);
+  return 0;
+}
+
+static void signaling_stop(void) {
+  if (context) {
+    lws_context_destroy(context);
+    context = NULL;
+  }
+  g_clear_pointer(&lws_loop, g_main_loop_unref);
+  g_free(config.address);
+  g_free(config.demos_dir);
+  g_free(config.ws_path);
+  memset(&config, 0, sizeof config);
+}
+
+static const sb_module signaling_module = {
+  .name = "signaling",
+  .order = SB_ORDER_SIGNALING,
+  .start = signaling_start,
+  .stop = signaling_stop,
+};
+SB_MODULE_REGISTER(signaling_module)
