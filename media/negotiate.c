@@ -392,12 +392,8 @@ int sb_negotiate_answer(const sb_sdp *offer, const sb_caps *caps, const sb_local
     return rc;
   const sb_sdp_group *bundle = sb_sdp_bundle_group(offer);
   GPtrArray *descs = g_ptr_array_new_with_free_func(g_free);
-  sb_sdp *ans = sb_sdp_new();
-  ans->origin_user = g_strdup("-");
-  ans->session_id = ((uint64_t)sb_random_u32() << 20) ^ sb_random_u32();
+  sb_sdp *ans = sb_sdp_new(); /* o=- <random id> ... IN IP4 0.0.0.0, s=- */
   ans->session_version = 2;
-  ans->origin_addr = g_strdup("0.0.0.0");
-  ans->session_name = g_strdup("-");
   ans->msid_semantic = g_strdup("WMS *");
   ans->extmap_allow_mixed = offer->extmap_allow_mixed;
   ans->ice_trickle = true;
@@ -424,6 +420,7 @@ int sb_negotiate_answer(const sb_sdp *offer, const sb_caps *caps, const sb_local
       g_snprintf(d->mid, sizeof d->mid, "%u", i);
 
     sb_sdp_media *a = sb_sdp_media_new(m->type);
+    g_free(a->proto);
     a->proto = g_strdup(m->proto);
     a->mid = g_strdup(d->mid);
     a->conn_addr = g_strdup("0.0.0.0");

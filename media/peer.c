@@ -469,10 +469,12 @@ int sb_peer_send_rtp(sb_peer *p, sb_stream_out *out, sb_pktbuf *pkt, const sb_rt
   if (sb_peer_send_rewritten(p, out, pkt, v, seq, ts, pt, false, false, now) != 0)
     return -1;
   out->payload_bytes += v->payload_len;
-  if (out->kind == SB_MEDIA_VIDEO) {
-    const sb_media_desc *d = g_ptr_array_index(p->descs, out->media_index);
-    const sb_codec_desc *c = sb_media_desc_codec(d, pt);
+  if (pt != out->last_pt) {
+    const sb_codec_desc *c = sb_media_desc_codec(g_ptr_array_index(p->descs, out->media_index), pt);
     out->codec = c ? c->codec : SB_CODEC_UNKNOWN;
+    out->last_pt = pt;
+  }
+  if (out->kind == SB_MEDIA_VIDEO) {
     if (v->marker)
       out->stats.frames++;
     if (sb_codec_is_keyframe(out->codec, pkt->data + v->header_len, v->payload_len))

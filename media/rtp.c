@@ -213,11 +213,14 @@ int sb_rtp_rtx_wrap(const uint8_t *src, const sb_rtp_view *v, uint8_t *dst, size
   size_t n = h + 2 + (size_t)v->payload_len;
   if (n > cap || n > UINT16_MAX)
     return SB_RTP_ERR_SPACE;
+  /* RFC 4588 §4: the RTX payload starts with the original sequence number: the
+   * one in src now, which the forwarding path has already rewritten to the
+   * subscriber's numbering (v->seq is still the publisher's). */
+  uint16_t osn = rd16(src + 2);
   /* Payload first (to its higher offset), then the OSN, then the header: this
    * order lets dst be src itself. */
   memmove(dst + h + 2, src + h, v->payload_len);
-  /* RFC 4588 §4: the RTX payload starts with the original sequence number. */
-  wr16(dst + h, v->seq);
+  wr16(dst + h, osn);
   if (dst != src)
     memcpy(dst, src, h);
   /* The padding is not carried over, so neither is its flag. */

@@ -91,8 +91,10 @@ int sb_rtp_ext_remap(uint8_t *buf, const sb_rtp_view *v, const uint8_t map[256])
 
 /* Writes, into dst (cap bytes), the RTX packet (RFC 4588 §4) carrying the parsed
  * packet src: same header and extensions, then the 2-byte original sequence number,
- * then the original payload, without padding (the P bit is cleared). pt/ssrc/seq
- * are the RTX stream's. dst may be src itself (in place, cap >= len + 2); otherwise
+ * then the original payload, without padding (the P bit is cleared). The original
+ * sequence number is read from src's header, not from v, so a packet whose fields
+ * were rewritten in place after parsing carries its rewritten number; v only gives
+ * the layout. pt/ssrc/seq are the RTX stream's. dst may be src itself (in place, cap >= len + 2); otherwise
  * the two must not overlap. Returns the new length or SB_RTP_ERR_SPACE. */
 int sb_rtp_rtx_wrap(const uint8_t *src, const sb_rtp_view *v, uint8_t *dst, size_t cap,
                     uint8_t rtx_pt, uint32_t rtx_ssrc, uint16_t rtx_seq);

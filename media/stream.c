@@ -36,6 +36,7 @@ void sb_stream_out_init(sb_stream_out *out, const sb_media_desc *d, uint16_t rtx
   out->rtx_ssrc = d->local_rtx_ssrc;
   out->rtx_seq = (uint16_t)sb_random_u32();
   memset(out->pt_map, 0xFF, sizeof out->pt_map);
+  out->last_pt = 0xFF;
   uint32_t clock = d->codec_count > 0 ? d->codecs[0].clock_rate : 90000;
   if (clock == 0)
     clock = 90000;

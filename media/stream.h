@@ -57,6 +57,7 @@ typedef struct sb_stream_out {
   bool ext_identity;         /* ext_map is the identity on every id: skip the rewrite */
   bool nack_enabled;         /* we answer NACKs for this stream */
   sb_codec_id codec;         /* codec of the newest packet sent */
+  uint8_t last_pt;           /* its payload type (0xFF before any) */
   sb_rewriter rewriter;
   sb_rtx_buffer rtx;
   sb_send_stats stats;

@@ -492,6 +492,27 @@ static void test_rtp_rtx_wrap_in_place(void) {
   g_assert_cmpmem(buf, (size_t)m, pkt_plain, sizeof pkt_plain);
 }
 
+/* The forwarding path rewrites a copy to the subscriber's numbering, then wraps it
+ * with the view parsed from the publisher's packet: the OSN must be the number the
+ * subscriber knows. */
+static void test_rtp_rtx_wrap_uses_rewritten_seq(void) {
+  sb_rtp_view v;
+  g_assert_cmpint(sb_rtp_parse(pkt_one_byte, sizeof pkt_one_byte, &v), ==, SB_RTP_OK);
+  uint8_t scratch[sizeof pkt_one_byte];
+  memcpy(scratch, pkt_one_byte, sizeof scratch);
+  sb_rtp_set_seq(scratch, 0x0777);
+  sb_rtp_set_ssrc(scratch, 0x99);
+  uint8_t rtx[64];
+  int n = sb_rtp_rtx_wrap(scratch, &v, rtx, sizeof rtx, 97, 0x55, 1);
+  g_assert_cmpint(n, ==, (int)sizeof pkt_one_byte + 2);
+  g_assert_cmphex(rtx[v.header_len], ==, 0x07);
+  g_assert_cmphex(rtx[v.header_len + 1], ==, 0x77);
+  sb_rtp_view rv;
+  g_assert_cmpint(sb_rtp_parse(rtx, (size_t)n, &rv), ==, SB_RTP_OK);
+  g_assert_cmpint(sb_rtp_rtx_unwrap(rtx, &rv, 96, 0x99), ==, (int)sizeof scratch);
+  g_assert_cmpmem(rtx, sizeof scratch, scratch, sizeof scratch);
+}
+
 static void test_rtp_rtx_wrap_drops_padding(void) {
   sb_rtp_view v;
   g_assert_cmpint(sb_rtp_parse(pkt_two_byte, sizeof pkt_two_byte, &v), ==, SB_RTP_OK);
@@ -633,6 +654,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/rtp/rtx/wrap_then_unwrap_restores_original",
                   test_rtp_rtx_wrap_then_unwrap_restores_original);
   g_test_add_func("/rtp/rtx/wrap_in_place", test_rtp_rtx_wrap_in_place);
+  g_test_add_func("/rtp/rtx/wrap_uses_rewritten_seq", test_rtp_rtx_wrap_uses_rewritten_seq);
   g_test_add_func("/rtp/rtx/wrap_drops_padding", test_rtp_rtx_wrap_drops_padding);
   g_test_add_func("/rtp/rtx/wrap_refuses_small_destination",
                   test_rtp_rtx_wrap_refuses_small_destination);
