@@ -28,7 +28,6 @@ enum {
   SB_ERR_CANDIDATE = 1021,          /* candidate does not parse */
   SB_ERR_BUSY = 1022,               /* already started */
   SB_ERR_MEDIA = 1023,              /* the media stack failed to set up the peer */
-  SB_ERR_SHUTTING_DOWN = 1030,      /* the server is stopping */
 };
 
 typedef struct sb_session sb_session;

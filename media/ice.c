@@ -125,8 +125,22 @@ static void configure_addresses(sb_ice *ice, const sb_ice_config *cfg) {
       add_local_address(ice, *a);
     return;
   }
-  GList *ips = nice_interfaces_get_local_ips(FALSE);
   int added = 0;
+  if (cfg->interfaces && cfg->interfaces[0]) {
+    for (char **i = cfg->interfaces; *i; i++) {
+      char *ip = nice_interfaces_get_ip_for_interface(*i);
+      if (ip) {
+        add_local_address(ice, ip);
+        added++;
+      } else {
+        sb_warn("%s: ice: interface %s has no IPv4 address", ice->log_name, *i);
+      }
+      g_free(ip);
+    }
+    if (added > 0)
+      return;
+  }
+  GList *ips = nice_interfaces_get_local_ips(FALSE);
   for (GList *l = ips; l; l = l->next) {
     const char *ip = l->data;
     if (!cfg->ipv6 && strchr(ip, ':'))

@@ -29,7 +29,9 @@ typedef struct sb_ice_server {
 
 /* Transport settings shared by every agent (from the [media] config section). */
 typedef struct sb_ice_config {
-  char **addresses;       /* local IPs to gather on; NULL = every interface, or 127.0.0.1 */
+  char **addresses;       /* local IPs to gather on; NULL = see interfaces */
+  char **interfaces;      /* interface names whose addresses to use; NULL = all but
+                             loopback, or 127.0.0.1 when there is none */
   unsigned port_min;      /* 0 = any */
   unsigned port_max;
   bool ipv6;

@@ -70,6 +70,7 @@ static int media_start(sb_config *cfg) {
     return -1;
 
   settings.ice.addresses = sb_config_get_list(cfg, "media", "addresses");
+  settings.ice.interfaces = sb_config_get_list(cfg, "media", "interfaces");
   settings.ice.ipv6 = sb_config_get_bool(cfg, "media", "ipv6", false);
   settings.ice.port_min = (unsigned)sb_config_get_int_range(cfg, "media", "port_min", 20000, 0, 65535);
   settings.ice.port_max = (unsigned)sb_config_get_int_range(cfg, "media", "port_max", 40000, 0, 65535);
@@ -120,6 +121,7 @@ static void media_stop(void) {
   if (sb_media_peer_count() > 0)
     sb_warn("media: %d peer(s) still alive at shutdown", sb_media_peer_count());
   g_strfreev(settings.ice.addresses);
+  g_strfreev(settings.ice.interfaces);
   server_clear(&settings.ice.stun);
   server_clear(&settings.ice.turn);
   memset(&settings, 0, sizeof settings);

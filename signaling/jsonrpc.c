@@ -10,7 +10,11 @@ json_t *sb_jsonrpc_error(json_t *id, int code, const char *message) {
                    "error", "code", code, "message", message);
 }
 
+/* Levels of arrays and objects nested in v, v itself at `depth`; a scalar adds
+ * none, so {"a":[]} and {"a":[1]} both have 2. */
 static int depth_of(json_t *v, int depth) {
+  if (!json_is_object(v) && !json_is_array(v))
+    return depth - 1;
   if (depth > SB_JSONRPC_MAX_DEPTH)
     return depth;
   int max = depth;
@@ -51,15 +55,21 @@ static bool id_valid(json_t *id) {
 void sb_jsonrpc_parse(const char *text, size_t len, sb_jsonrpc_msg *msg) {
   memset(msg, 0, sizeof msg[0]);
   json_error_t jerr;
-  /* JSON_REJECT_DUPLICATES: {"method":"a","method":"b"} is ambiguous, refuse it. */
-  msg->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  /* JSON_REJECT_DUPLICATES: {"method":"a","method":"b"} is ambiguous, refuse it.
+   * JSON_DECODE_ANY: a bare 42 is JSON, just not a request (-32600 below). */
+  msg->root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (msg->root == NULL) {
+    /* A duplicate key, or nesting past jansson's own limit, is JSON that is no
+     * request (docs/API.md), not a parse error. */
+    enum json_error_code ec = json_error_code(&jerr);
+    bool not_request = ec == json_error_duplicate_key || ec == json_error_stack_overflow;
     char m[256];
-    snprintf(m, sizeof m, "parse error: %s (at byte %d)", jerr.text, jerr.position);
-    invalid(msg, NULL, SB_ERR_PARSE, m);
+    snprintf(m, sizeof m, "%s: %s (at byte %d)", not_request ? "invalid request" : "parse error",
+             jerr.text, jerr.position);
+    invalid(msg, NULL, not_request ? SB_ERR_INVALID_REQUEST : SB_ERR_PARSE, m);
     return;
   }
-  if (depth_of(msg->root, 0) > SB_JSONRPC_MAX_DEPTH) {
+  if (depth_of(msg->root, 1) > SB_JSONRPC_MAX_DEPTH) {
     invalid(msg, NULL, SB_ERR_INVALID_REQUEST, "message nests too deeply");
     return;
   }

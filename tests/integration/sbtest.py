@@ -111,12 +111,15 @@ _live_processes = []
 
 def _kill_leftovers():
     for p in list(_live_processes):
-        if p.poll() is None:
-            try:
-                p.kill()
-                p.wait(5)
-            except Exception:  # noqa: BLE001
-                pass
+        try:
+            if isinstance(p, subprocess.Popen):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait(5)
+            elif p.returncode is None:      # an asyncio Process
+                os.kill(p.pid, signal.SIGKILL)
+        except Exception:  # noqa: BLE001
+            pass
         if p in _live_processes:
             _live_processes.remove(p)
 
@@ -125,7 +128,8 @@ atexit.register(_kill_leftovers)
 
 
 def track_process(p):
-    """Register a subprocess.Popen to be killed at exit if still running."""
+    """Register a subprocess.Popen (or asyncio Process) to be killed at exit
+    if still running."""
     _live_processes.append(p)
     return p
 

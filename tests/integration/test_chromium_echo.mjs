@@ -126,6 +126,19 @@ try {
         `frames ${inVideo?.frames}; in audio ${inAudio?.packets} pkts; out video ${outVideo?.packets} pkts ` +
         `nacks ${outVideo?.nacks_received} rtx ${outVideo?.retransmissions}; dropped ${JSON.stringify(stats.dropped)}`);
 
+  // The bitrate select reconfigures the running call (echo.configure).
+  await page.selectOption('#bitrate', '512000');
+  const settings = await waitFor(async () => {
+    const t = await page.textContent('#settings');
+    return /512 kbit\/s/.test(t) ? t : null;
+  }, { timeoutMs: 3000 });
+  tap.check(settings, 'bitrate select applies echo.configure', settings ?? await page.textContent('#settings'));
+
+  // The client library rejects with the server's {code, message}.
+  const rpcError = await page.evaluate(() => window.echotest.client.call('no.such.method')
+    .then(() => null, (e) => ({ code: e.code, message: e.message })));
+  tap.check(rpcError?.code === -32601 && rpcError.message, 'call() rejects with the JSON-RPC {code, message}', rpcError);
+
   const errs = await pageErrors(page);
   tap.check(errs === '', 'the page shows no error', errs || undefined);
 

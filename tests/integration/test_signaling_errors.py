@@ -45,6 +45,11 @@ async def generic_errors(c, label):
     await raw_error(c, json.dumps({"jsonrpc": "2.0", "id": 904}), -32600,
                     f"{label}: request without method", ids=(904, None))
     await raw_error(c, "42", -32600, f"{label}: JSON that is not an object")
+    deep = {}
+    for _ in range(40):
+        deep = {"a": deep}
+    await raw_error(c, json.dumps({"jsonrpc": "2.0", "id": 907, "method": "ping", "params": deep}),
+                    -32600, f"{label}: nesting over 32 levels", ids=(907, None))
     expect(await c.call_error("no.such.method", {}), -32601, f"{label}: unknown method")
     # over max_message_size (default 256 KiB): ~300 KiB is discarded with 1001 …
     big = json.dumps({"jsonrpc": "2.0", "id": 905, "method": "ping",

@@ -211,6 +211,8 @@ export const RECORD_PEER_CONNECTIONS = `(() => {
   if (window.webkitRTCPeerConnection) window.webkitRTCPeerConnection = RecordedPeerConnection;
 })();`;
 
+const freshLogs = new Set();
+
 /**
  * Opens `url` in a new context of `browser` with the RTCPeerConnection recorder
  * installed, and copies the page's console and errors to
@@ -219,11 +221,18 @@ export const RECORD_PEER_CONNECTIONS = `(() => {
 export async function openPage(browser, url, { logName = testName(), viewport = { width: 1280, height: 900 } } = {}) {
   mkdirSync(RESULTS, { recursive: true });
   const logPath = join(RESULTS, `${logName}-browser.log`);
+  if (!freshLogs.has(logPath)) { // a new log per test run, shared by its pages
+    freshLogs.add(logPath);
+    writeFileSync(logPath, '');
+  }
   const context = await browser.newContext({ viewport });
   await context.addInitScript(RECORD_PEER_CONNECTIONS);
   const page = await context.newPage();
   page.on('console', (msg) => logLine(logPath, `[${msg.type()}] ${msg.text()}`));
   page.on('pageerror', (err) => logLine(logPath, `[pageerror] ${err.stack || err.message}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) logLine(logPath, `[http ${res.status()}] ${res.url()}`);
+  });
   page.on('requestfailed', (req) => logLine(logPath, `[requestfailed] ${req.url()} ${req.failure()?.errorText ?? ''}`));
   page.on('websocket', (ws) => {
     logLine(logPath, `[websocket] open ${ws.url()}`);
@@ -236,7 +245,7 @@ export async function openPage(browser, url, { logName = testName(), viewport = 
   return page;
 }
 
-function truncate(payload, max = 4000) {
+function truncate(payload, max = 20000) {
   const s = typeof payload === 'string' ? payload : `<binary ${payload.length} bytes>`;
   return s.length > max ? `${s.slice(0, max)}… (${s.length} chars)` : s;
 }
