@@ -62,10 +62,23 @@ void sb_config_free(sb_config *cfg) {
 const char *sb_config_path(const sb_config *cfg) { return cfg->path; }
 int sb_config_errors(const sb_config *cfg) { return cfg->errors; }
 
+/* A group or key name GKeyFile can hold: g_key_file_set_value refuses others with
+ * a critical (fatal under G_DEBUG=fatal-criticals) and sets nothing. */
+static bool config_name_ok(const char *s, size_t n) {
+  if (n == 0 || s[0] == ' ' || s[n - 1] == ' ')
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '[' || s[i] == ']' || g_ascii_iscntrl(s[i]))
+      return false;
+  return true;
+}
+
 bool sb_config_set_override(sb_config *cfg, const char *assignment, char **error) {
   const char *dot = strchr(assignment, '.');
   const char *eq = strchr(assignment, '=');
-  if (dot == NULL || eq == NULL || dot > eq || dot == assignment || eq == dot + 1) {
+  if (dot == NULL || eq == NULL || dot > eq ||
+      !config_name_ok(assignment, (size_t)(dot - assignment)) ||
+      !config_name_ok(dot + 1, (size_t)(eq - dot - 1))) {
     if (error)
       *error = g_strdup_printf("override '%s' is not of the form section.key=value", assignment);
     return false;

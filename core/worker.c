@@ -79,7 +79,9 @@ static gpointer worker_main(gpointer data) {
   worker_call *c;
   while ((c = g_async_queue_try_pop(w->calls)) != NULL)
     call_run(c);
-  while (g_main_context_iteration(w->ctx, FALSE))
+  /* Let released objects finish (e.g. ICE agents dropped from idle callbacks);
+   * bounded, so a source that stays ready cannot hold up shutdown. */
+  for (int i = 0; i < 1000 && g_main_context_iteration(w->ctx, FALSE); i++)
     ;
   g_main_context_pop_thread_default(w->ctx);
   current_worker = NULL;

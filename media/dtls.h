@@ -18,7 +18,7 @@
 #include "media/srtp.h"
 
 #define SB_DTLS_MTU 1200
-#define SB_FINGERPRINT_MAX 160 /* "AB:" * 64 bytes of SHA-512 */
+#define SB_FINGERPRINT_MAX 192 /* "AB:" * 64 bytes of SHA-512, the last ":" a NUL */
 
 typedef enum {
   SB_DTLS_NEW = 0,

@@ -22,6 +22,8 @@ struct sb_ice {
   char *ufrag;
   char *pwd;
   gulong handlers[4];
+  int in_callback;        /* >0 while libnice is calling us */
+  bool dead;              /* freed from inside a callback; destroyed right after */
 };
 
 const char *sb_ice_state_name(sb_ice_state s) {
@@ -102,8 +104,11 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint component, Ni
 static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf,
                     gpointer data) {
   sb_ice *ice = data;
-  if (ice->cb.recv)
+  if (ice->cb.recv && !ice->dead) {
+    ice->in_callback++;
     ice->cb.recv(ice->ud, (uint8_t *)buf, len);
+    ice->in_callback--;
+  }
 }
 
 static void add_local_address(sb_ice *ice, const char *ip) {
@@ -201,16 +206,18 @@ static gboolean agent_release(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-void sb_ice_free(sb_ice *ice) {
-  if (ice == NULL)
-    return;
+static void ice_destroy(sb_ice *ice) {
   for (size_t i = 0; i < G_N_ELEMENTS(ice->handlers); i++)
     if (ice->handlers[i])
       g_signal_handler_disconnect(ice->agent, ice->handlers[i]);
   nice_agent_attach_recv(ice->agent, ice->stream, 1, ice->ctx, NULL, NULL);
-  /* We may be inside one of the agent's own signal emissions: drop the last
-   * reference from an idle callback on the same context. */
+  /* Close the sockets now: a remote that keeps sending would otherwise keep the
+   * socket source ready with nobody reading it. */
+  nice_agent_remove_stream(ice->agent, ice->stream);
+  /* The last reference goes from an idle of our own at high priority, so that
+   * nothing busy on the context can starve it. */
   GSource *idle = g_idle_source_new();
+  g_source_set_priority(idle, G_PRIORITY_HIGH);
   g_source_set_callback(idle, agent_release, ice->agent, NULL);
   g_source_attach(idle, ice->ctx);
   g_source_unref(idle);
@@ -219,6 +226,29 @@ void sb_ice_free(sb_ice *ice) {
   g_free(ice->ufrag);
   g_free(ice->pwd);
   g_free(ice);
+}
+
+static gboolean ice_destroy_later(gpointer data) {
+  ice_destroy(data);
+  return G_SOURCE_REMOVE;
+}
+
+void sb_ice_free(sb_ice *ice) {
+  if (ice == NULL || ice->dead)
+    return;
+  if (ice->in_callback == 0) {
+    ice_destroy(ice);
+    return;
+  }
+  /* Called from inside libnice's receive callback: tearing the stream down now
+   * would pull the socket from under libnice. Go quiet and finish right after. */
+  ice->dead = true;
+  memset(&ice->cb, 0, sizeof ice->cb);
+  GSource *idle = g_idle_source_new();
+  g_source_set_priority(idle, G_PRIORITY_HIGH);
+  g_source_set_callback(idle, ice_destroy_later, ice, NULL);
+  g_source_attach(idle, ice->ctx);
+  g_source_unref(idle);
 }
 
 int sb_ice_gather(sb_ice *ice) {
@@ -292,6 +322,7 @@ int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len) {
 }
 
 sb_ice_state sb_ice_get_state(const sb_ice *ice) { return ice->state; }
+bool sb_ice_is_gathered(const sb_ice *ice) { return ice->gathered; }
 
 char *sb_ice_selected_pair(sb_ice *ice) {
   NiceCandidate *l = NULL, *r = NULL;

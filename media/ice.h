@@ -75,6 +75,9 @@ void sb_ice_remote_gathering_done(sb_ice *ice);
 /* Sends one datagram on the selected pair. Returns bytes sent or -1. */
 int sb_ice_send(sb_ice *ice, const uint8_t *buf, size_t len);
 sb_ice_state sb_ice_get_state(const sb_ice *ice);
+/* True once local gathering has finished (host candidates only: right after
+ * sb_ice_gather). */
+bool sb_ice_is_gathered(const sb_ice *ice);
 const char *sb_ice_state_name(sb_ice_state s);
 /* "udp 127.0.0.1:20001 <-> 127.0.0.1:53211 (host/host)" or NULL before a pair is selected. */
 char *sb_ice_selected_pair(sb_ice *ice);

@@ -85,12 +85,13 @@ int sb_negotiate_check_offer(const sb_sdp *offer, sb_remote_transport *rt, char 
   const sb_sdp_media *tagged = NULL;
   rt->tagged_index = 0;
   if (bundle && bundle->mids->len > 0) {
+    for (guint i = 0; i < bundle->mids->len; i++)
+      if (media_by_mid(offer, g_ptr_array_index(bundle->mids, i), NULL) == NULL) {
+        *msg = g_strdup("the BUNDLE group names a mid that no m-section has");
+        return SB_ERR_SDP_INVALID;
+      }
     /* RFC 9143 §7.2.1: the first mid of the group is the offerer's tagged m-section. */
     tagged = media_by_mid(offer, g_ptr_array_index(bundle->mids, 0), &rt->tagged_index);
-    if (tagged == NULL) {
-      *msg = g_strdup("the BUNDLE group names a mid that no m-section has");
-      return SB_ERR_SDP_INVALID;
-    }
   } else {
     int live = 0;
     for (guint i = 0; i < offer->media->len; i++) {

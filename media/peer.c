@@ -568,7 +568,9 @@ int sb_peer_accept_offer(sb_peer *p, const char *offer_text, size_t len, const s
     .fingerprint = sb_dtls_local_fingerprint(),
     .setup = our_setup,
     .candidates = cands,
-    .end_of_candidates = false,
+    /* With host candidates only, gathering is already over: say so in the answer
+     * (otherwise the end comes later as a trickle notification). */
+    .end_of_candidates = sb_ice_is_gathered(p->ice),
     .cname = p->cname,
     .msid_stream = msid,
   };

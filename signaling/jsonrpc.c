@@ -1,13 +1,20 @@
 /* Switchboard — JSON-RPC 2.0 framing. */
 #include "signaling/jsonrpc.h"
 
+#include <glib.h>
 #include <string.h>
 
 #include "core/session.h"
 
 json_t *sb_jsonrpc_error(json_t *id, int code, const char *message) {
-  return json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
-                   "error", "code", code, "message", message);
+  /* jansson's parse errors quote raw input bytes, which may not be UTF-8 (an
+   * escape before a multi-byte character keeps only its first byte); json_pack
+   * refuses such a string, and the sender would get no answer at all. */
+  char *text = g_utf8_make_valid(message, -1);
+  json_t *e = json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
+                        "error", "code", code, "message", text);
+  g_free(text);
+  return e;
 }
 
 /* Levels of arrays and objects nested in v, v itself at `depth`; a scalar adds

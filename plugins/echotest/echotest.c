@@ -211,13 +211,35 @@ static void trickle_on_worker(void *data) {
   sb_request_reply(j->req, NULL);
 }
 
+/* Echo of one kind resumes: its outbound streams continue where they stopped
+ * (no sequence gap for the receiver to NACK) and the video starts on a keyframe. */
+static void resume_kind(echo_call *c, sb_media_kind kind) {
+  if (c->peer == NULL)
+    return;
+  for (int i = 0; i < sb_peer_media_count(c->peer); i++) {
+    sb_stream_out *out = sb_peer_stream_out(c->peer, i);
+    if (out == NULL || out->kind != kind)
+      continue;
+    sb_rewriter_switch(&out->rewriter);
+    sb_stream_in *in = source_of(c->peer, i);
+    if (in && kind == SB_MEDIA_VIDEO)
+      sb_peer_request_keyframe(c->peer, in, true);
+  }
+}
+
 static void configure_on_worker(void *data) {
   job *j = data;
   echo_call *c = j->call;
-  if (j->audio >= 0)
+  if (j->audio >= 0) {
+    if (j->audio && !c->audio)
+      resume_kind(c, SB_MEDIA_AUDIO);
     c->audio = j->audio;
-  if (j->video >= 0)
+  }
+  if (j->video >= 0) {
+    if (j->video && !c->video)
+      resume_kind(c, SB_MEDIA_VIDEO);
     c->video = j->video;
+  }
   if (j->bitrate >= 0) {
     c->bitrate = (uint64_t)j->bitrate;
     if (c->peer)

@@ -222,7 +222,8 @@ class Server:
                 self.proc.send_signal(signal.SIGTERM)
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                tap.diag(f"server did not exit {timeout}s after SIGTERM: SIGKILL")
+                tap.diag(f"server did not exit {timeout}s after SIGTERM: its threads, then SIGKILL")
+                self.dump_stacks()
                 self.proc.kill()
                 self.proc.wait(5)
         self.exit_code = self.proc.returncode
@@ -232,6 +233,32 @@ class Server:
             self._log.close()
             self._log = None
         return self.exit_code
+
+    def dump_stacks(self, timeout=20):
+        """Every thread's backtrace (gdb), into test-results/<name>-server-stacks.txt
+        and the TAP output. For a server that hangs."""
+        path = os.path.join(RESULTS, f"{self.name}-server-stacks.txt")
+        try:
+            r = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-nx",
+                                "-ex", "set pagination off", "-ex", "thread apply all bt"],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=timeout)
+            text = r.stdout + r.stderr
+        except (OSError, subprocess.TimeoutExpired) as e:
+            text = f"gdb failed: {e!r}\n"
+            for t in sorted(os.listdir(f"/proc/{self.proc.pid}/task")):
+                try:
+                    comm = open(f"/proc/{self.proc.pid}/task/{t}/comm").read().strip()
+                    wchan = open(f"/proc/{self.proc.pid}/task/{t}/wchan").read().strip()
+                    text += f"thread {t} {comm}: wchan {wchan}\n"
+                except OSError:
+                    pass
+        with open(path, "w") as f:
+            f.write(text)
+        keep = [l for l in text.splitlines()
+                if l.startswith("Thread ") or l.startswith("#")]
+        tap.diag(f"server threads (full: {path}):\n" + "\n".join(keep[:150]))
+        return text
 
     def log_text(self):
         try:
@@ -364,7 +391,7 @@ class RpcClient:
         resp = await self.request(method, params, timeout)
         if "error" in resp:
             return resp["error"]
-        return {"code": None, "message": "unexpected success", "result": resp.get("result")}
+        return {"code": None, "message": "no error: the call succeeded", "result": resp.get("result")}
 
     async def notify(self, method, params=None):
         msg = {"jsonrpc": "2.0", "method": method}
@@ -615,7 +642,6 @@ class EchoPeer:
             self.errors.append(repr(e))
 
     async def offer(self, timeout=10):
-        from aiortc import RTCSessionDescription  # noqa: F401
         desc = await asyncio.wait_for(self.pc.createOffer(), timeout)
         await asyncio.wait_for(self.pc.setLocalDescription(desc), timeout)
         return self.pc.localDescription.sdp

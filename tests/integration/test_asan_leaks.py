@@ -91,7 +91,7 @@ async def main():
             if c:
                 await c.close()
         # LeakSanitizer runs at exit: give it time.
-        rc = server.stop(timeout=60)
+        rc = server.stop(timeout=30)
 
     tap.check(rc == 0, "ASan server exits 0 on SIGTERM", f"exit code {rc}\n{server.log_tail(20)}")
     log = server.log_text()

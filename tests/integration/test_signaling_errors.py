@@ -101,6 +101,14 @@ async def main():
         tap.check(b.session and b.session != a.session, "session B has its own session id",
                   f"A={a.session} B={b.session}")
         await generic_errors(b, "B")
+        # before any echo.start on B: the session has never had a call
+        expect(await b.call_error("trickle", {"candidate": "candidate:1 1 UDP 2015363327 127.0.0.1 "
+                                                           "40000 typ host",
+                                              "sdpMid": "0", "sdpMLineIndex": 0}),
+               1020, "B: trickle on a session without a call")
+        expect(await b.call_error("echo.stats"), 1020, "B: echo.stats without a call")
+        expect(await b.call_error("echo.configure", {"audio": False}), 1020,
+               "B: echo.configure without a call")
         expect(await b.call_error("echo.start"), -32602, "B: echo.start without params")
         expect(await b.call_error("echo.start", {}), -32602, "B: echo.start with params {} (no sdp)")
         expect(await b.call_error("echo.start", {"sdp": 12345}), -32602,
@@ -113,14 +121,29 @@ async def main():
                1011, "B: echo.start with an SDP without ice-ufrag/pwd")
         expect(await b.call_error("echo.start", {"sdp": "hello, I am not an SDP\r\n", "type": "offer"}),
                1010, "B: echo.start with garbage SDP")
-        expect(await b.call_error("trickle", {"candidate": "candidate:1 1 UDP 2015363327 127.0.0.1 "
-                                                           "40000 typ host",
-                                              "sdpMid": "0", "sdpMLineIndex": 0}),
-               1020, "B: trickle on a session without a call")
-        expect(await b.call_error("echo.stats"), 1020, "B: echo.stats without a call")
-        st = await b.call("server.status")
-        tap.check(st.get("peers") == 1 and (st.get("echotest") or {}).get("calls") == 1,
-                  "server.status: still exactly 1 peer / 1 echo call (A's)", str(st))
+        # Refused offers leave no PeerConnection and no call behind (bounded poll:
+        # the worker tears a refused call down after answering).
+        deadline = time.monotonic() + 3
+        while True:
+            st = await b.call("server.status")
+            good = st.get("peers") == 1 and (st.get("echotest") or {}).get("calls") == 1
+            if good or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        tap.check(good, "server.status: still exactly 1 peer / 1 echo call (A's)", str(st))
+        # The refusals did not leave B "busy": a valid offer is accepted (it never
+        # connects — nobody answers ICE for it — and bye ends it).
+        r = await b.call_error("echo.start", {"sdp": offer, "type": "offer"}, timeout=15)
+        tap.check(r.get("code") is None and (r.get("result") or {}).get("type") == "answer",
+                  "B: a valid echo.start after the refused ones gets an answer", json.dumps(r)[:200])
+        await b.call("bye")
+        deadline = time.monotonic() + 5
+        while True:
+            st = await b.call("server.status")
+            if st.get("peers") == 1 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        tap.check(st.get("peers") == 1, "B: after bye only A's PeerConnection is left", str(st))
 
         # Session A's call is unharmed: packets keep flowing both ways, new frames decode.
         t_mark = time.monotonic()

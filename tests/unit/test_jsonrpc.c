@@ -6,6 +6,7 @@
 #include "signaling/jsonrpc.h"
 
 #include <glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/session.h"
@@ -364,6 +365,30 @@ static void test_jsonrpc_embedded_nul_bytes_are_refused(void) {
   sb_jsonrpc_msg_clear(&msg);
 }
 
+static void test_jsonrpc_invalid_utf8_still_gets_an_error_response(void) {
+  /* A byte that is not UTF-8, and an escape before a multi-byte character (the
+   * parser's message then quotes half of that character). */
+  static const char *const inputs[] = {
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}",
+    "{\"a\":\"\\\xc3\xa9\"}",
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"params\":{\"\\\xe2\x82\xac\":1}}",
+    "\xc3",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
+    assert_invalid(inputs[i], SB_ERR_PARSE, "null");
+    sb_jsonrpc_msg msg;
+    parse_str(inputs[i], &msg);
+    g_assert_true(g_utf8_validate(error_message(&msg), -1, NULL));
+    char *text = json_dumps(msg.error, JSON_COMPACT);
+    g_assert_nonnull(text);
+    free(text);
+    sb_jsonrpc_msg_clear(&msg);
+  }
+  json_t *e = sb_jsonrpc_error(NULL, SB_ERR_INTERNAL, "bad \xc5 byte");
+  g_assert_nonnull(e);
+  json_decref(e);
+}
+
 static void test_jsonrpc_clear_is_idempotent(void) {
   sb_jsonrpc_msg msg;
   parse_str("[", &msg);
@@ -412,6 +437,8 @@ int main(int argc, char **argv) {
                   test_jsonrpc_error_builder_fills_every_member);
   g_test_add_func("/jsonrpc/reads-exactly-len-bytes", test_jsonrpc_reads_exactly_len_bytes);
   g_test_add_func("/jsonrpc/embedded-nul-bytes-are-refused", test_jsonrpc_embedded_nul_bytes_are_refused);
+  g_test_add_func("/jsonrpc/invalid-utf8-still-gets-an-error-response",
+                  test_jsonrpc_invalid_utf8_still_gets_an_error_response);
   g_test_add_func("/jsonrpc/clear-is-idempotent", test_jsonrpc_clear_is_idempotent);
   return g_test_run();
 }
