@@ -52,7 +52,6 @@ static void on_component_state(NiceAgent *agent, guint stream, guint component, 
     ice_set_state(ice, SB_ICE_CONNECTED);
     break;
   case NICE_COMPONENT_STATE_FAILED:
-    /* Also how libnice reports lost consent (RFC 7675 §5.1) on a connected pair. */
     ice_set_state(ice, SB_ICE_FAILED);
     break;
   default:
@@ -167,11 +166,14 @@ sb_ice *sb_ice_new(GMainContext *ctx, const sb_ice_config *cfg, const sb_ice_cal
   ice->cb = *cb;
   ice->ud = ud;
   ice->log_name = g_strdup(log_name);
-  ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
-                                   NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+  /* Consent freshness (RFC 7675) is kept by the peer, not libnice: libnice stops
+   * sending for good when one consent check goes unanswered (a ~7 s outage), where
+   * a browser would recover. The peer ends a connection after consent_timeout
+   * seconds without an authenticated packet from the remote instead. */
+  ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
   /* The browser offers, so it controls (RFC 8445 §6.1.1); we are controlled. */
   g_object_set(ice->agent, "controlling-mode", FALSE, "ice-tcp", FALSE, "upnp", FALSE,
-               "keepalive-conncheck", TRUE, NULL);
+               "keepalive-conncheck", FALSE, NULL);
   nice_agent_set_software(ice->agent, "switchboard");
   if (cfg->stun.host) {
     g_object_set(ice->agent, "stun-server", cfg->stun.host, "stun-server-port",

@@ -1,7 +1,7 @@
 /* Switchboard — ICE (RFC 8445) with libnice: one agent per peer, one stream and
  * one component (BUNDLE and rtcp-mux), full ICE in the controlled role with
- * trickle (RFC 8838) and consent freshness (RFC 7675), on the owning worker's
- * GMainContext. */
+ * trickle (RFC 8838), on the owning worker's GMainContext. Consent freshness
+ * (RFC 7675) is judged by the peer from the traffic it receives (media/peer.c). */
 #ifndef SB_MEDIA_ICE_H
 #define SB_MEDIA_ICE_H
 

@@ -89,6 +89,8 @@ static int media_start(sb_config *cfg) {
   }
   settings.connect_timeout_us =
       sb_config_get_int_range(cfg, "media", "connect_timeout", 30, 1, 3600) * G_USEC_PER_SEC;
+  settings.consent_timeout_us =
+      sb_config_get_int_range(cfg, "media", "consent_timeout", 25, 5, 30) * G_USEC_PER_SEC;
   settings.rtx_buffer_video =
       (uint16_t)sb_config_get_int_range(cfg, "media", "nack_buffer_video", 1024, 0, 32768);
   settings.rtx_buffer_audio =

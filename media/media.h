@@ -12,6 +12,7 @@
 typedef struct sb_media_settings {
   sb_ice_config ice;
   int64_t connect_timeout_us;     /* a peer not connected by then fails */
+  int64_t consent_timeout_us;     /* a connected peer silent this long fails (RFC 7675) */
   uint16_t rtx_buffer_video;      /* packets kept for NACKs per outbound video stream */
   uint16_t rtx_buffer_audio;
   unsigned replay_window;         /* SRTP replay window (packets) */

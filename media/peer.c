@@ -243,10 +243,13 @@ static void on_ice_state(void *ud, sb_ice_state s) {
       sb_dtls_start(p->dtls);
       dtls_rearm(p);
     }
+  } else if (s == SB_ICE_FAILED && p->connected_us) {
+    /* After connecting, ICE failing is not the end by itself: the consent check in
+     * the tick decides from what still arrives. */
+    sb_info("%s: ICE reports the pair failed; closing in %lld s unless traffic resumes", p->name,
+            (long long)(sb_media_get_settings()->consent_timeout_us / G_USEC_PER_SEC));
   } else if (s == SB_ICE_FAILED) {
-    /* RFC 7675 §5.1: on a pair that worked, failure means consent expired. */
-    peer_set_state(p, SB_PEER_FAILED,
-                   p->connected_us ? "ICE consent expired (remote gone)" : "ICE connectivity checks failed");
+    peer_set_state(p, SB_PEER_FAILED, "ICE connectivity checks failed");
   }
 }
 
@@ -260,6 +263,7 @@ static void on_ice_recv(void *ud, uint8_t *buf, size_t len) {
   switch (sb_demux_classify(buf, len)) {
   case SB_PKT_DTLS:
     if (p->dtls) {
+      p->last_recv_us = now;
       sb_dtls_feed(p->dtls, buf, len);
       dtls_rearm(p);
     }
@@ -361,6 +365,7 @@ static void peer_recv_rtp(sb_peer *p, const uint8_t *buf, size_t len, int64_t no
     p->drops.srtp_failed++;
     goto out;
   }
+  p->last_recv_us = now; /* authenticated: proof the remote is there (RFC 7675) */
   pkt->len = (uint16_t)n;
   pkt->arrival_us = now;
   if (sb_rtp_parse(pkt->data, (size_t)n, &v) != SB_RTP_OK) {
@@ -520,6 +525,14 @@ static gboolean peer_tick(gpointer data) {
     if (p->state != SB_PEER_FAILED && p->state != SB_PEER_CLOSED &&
         now - p->created_us > sb_media_get_settings()->connect_timeout_us)
       peer_set_state(p, SB_PEER_FAILED, "not connected in time (ICE/DTLS timeout)");
+    return G_SOURCE_CONTINUE;
+  }
+  /* Consent (RFC 7675 §5.1): a remote that is there keeps sending authenticated
+   * packets (RTCP reports at least every few seconds); after consent_timeout of
+   * silence it has gone, and we stop sending to its address. */
+  int64_t silent = now - MAX(p->last_recv_us, p->connected_us);
+  if (silent > sb_media_get_settings()->consent_timeout_us) {
+    peer_set_state(p, SB_PEER_FAILED, "ICE consent expired (remote gone)");
     return G_SOURCE_CONTINUE;
   }
   sb_peer_rtcp_tick(p, now);

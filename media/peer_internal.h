@@ -44,6 +44,7 @@ struct sb_peer {
   int32_t rtt_ms;             /* newest RTT from any report, -1 before */
   int64_t created_us;
   int64_t connected_us;
+  int64_t last_recv_us;       /* newest datagram from the remote (consent, RFC 7675) */
   int64_t next_report_us;
   sb_peer_drops drops;
   char *srtp_profile;

@@ -118,6 +118,7 @@ void sb_peer_rtcp_recv(sb_peer *p, const uint8_t *buf, size_t len, int64_t now) 
     p->drops.srtp_failed++;
     return;
   }
+  p->last_recv_us = now; /* authenticated: proof the remote is there (RFC 7675) */
   if (!sb_rtcp_is_valid(tmp, (size_t)n)) {
     p->drops.malformed_rtcp++;
     return;

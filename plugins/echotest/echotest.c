@@ -36,7 +36,8 @@ typedef struct echo_call {
 
 static const sb_plugin echotest_plugin;
 static uint64_t default_bitrate;
-static gint live_calls;
+static gint live_calls;      /* echo_call objects alive (a leak check at shutdown) */
+static gint active_calls;    /* calls with a PeerConnection (server.status) */
 
 static echo_call *call_ref(echo_call *c) {
   g_atomic_int_inc(&c->refs);
@@ -57,6 +58,7 @@ static void call_unref(void *data) {
 static void call_end(echo_call *c) {
   g_atomic_int_set(&c->ended, 1);
   if (c->peer) {
+    g_atomic_int_add(&active_calls, -1);
     sb_peer_close(c->peer);
     sb_peer_unref(c->peer);
     c->peer = NULL;
@@ -168,6 +170,7 @@ static void start_on_worker(void *data) {
     return;
   }
   c->peer = sb_peer_new(c->name, &echo_handler, call_ref(c));
+  g_atomic_int_inc(&active_calls);
   sb_caps caps = {
     .can_send = true,
     .can_recv = true,
@@ -179,9 +182,10 @@ static void start_on_worker(void *data) {
   int rc = sb_peer_accept_offer(c->peer, j->text, strlen(j->text), &caps, &answer, &msg);
   if (rc != 0) {
     sb_info("%s: offer refused: %s", c->name, msg);
+    /* Ended before the reply goes out: the client may retry at once. */
+    call_end(c);
     sb_request_error(j->req, rc, "%s", msg);
     g_free(msg);
-    call_end(c);
     return;
   }
   for (int i = 0; i < sb_peer_media_count(c->peer); i++) {
@@ -358,7 +362,7 @@ static void echo_session_closed(sb_session *s) {
 }
 
 static void echo_status(json_t *out) {
-  json_object_set_new(out, "echotest", json_pack("{s:i}", "calls", g_atomic_int_get(&live_calls)));
+  json_object_set_new(out, "echotest", json_pack("{s:i}", "calls", g_atomic_int_get(&active_calls)));
 }
 
 static int echo_init(sb_config *cfg) {
