@@ -115,6 +115,15 @@ static int signaling_start(sb_config *cfg) {
 }
 
 static void signaling_stop(void) {
+  if (context && sb_ws_connection_count() > 0) {
+    /* Say goodbye properly, but never wait more than half a second for it. */
+    sb_ws_close_all();
+    int64_t deadline = sb_now_us() + 500000;
+    while (sb_ws_connection_count() > 0 && sb_now_us() < deadline) {
+      if (!g_main_context_iteration(NULL, FALSE))
+        g_usleep(1000);
+    }
+  }
   if (context) {
     lws_context_destroy(context);
     context = NULL;

@@ -31,6 +31,8 @@ int64_t sb_signaling_uptime_us(void);
 int sb_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 size_t sb_ws_conn_size(void);
 int sb_ws_connection_count(void);
+/* Shutdown: every connection flushes its queue and closes with 1001 "going away". */
+void sb_ws_close_all(void);
 
 /* rpc.c: one complete text message from a session. */
 void sb_rpc_handle(sb_session *s, const char *text, size_t len);

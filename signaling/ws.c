@@ -24,6 +24,7 @@ typedef struct ws_conn {
   size_t tx_bytes;
   bool wake_pending;         /* a writeable callback is on its way */
   bool overflow;             /* the peer does not read: hang up */
+  bool closing;              /* server shutdown: flush, then close with 1001 */
 } ws_conn;
 
 static GHashTable *conns;    /* ws_conn* set, signaling thread */
@@ -153,9 +154,28 @@ static int conn_writeable(ws_conn *c, struct lws *wsi) {
     if (w < (int)n)
       return -1;
   }
-  if (more)
+  if (more) {
     lws_callback_on_writable(wsi);
+  } else if (c->closing) {
+    /* RFC 6455 §7.4.1: 1001, the endpoint is going away. */
+    static const char reason[] = "server shutting down";
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)reason, sizeof reason - 1);
+    return -1;
+  }
   return 0;
+}
+
+void sb_ws_close_all(void) {
+  if (conns == NULL)
+    return;
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, conns);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    ws_conn *c = key;
+    c->closing = true;
+    lws_callback_on_writable(c->wsi);
+  }
 }
 
 /* Only upgrades on the configured path become sessions. */
