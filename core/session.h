@@ -28,6 +28,13 @@ enum {
   SB_ERR_CANDIDATE = 1021,          /* candidate does not parse */
   SB_ERR_BUSY = 1022,               /* already started */
   SB_ERR_MEDIA = 1023,              /* the media stack failed to set up the peer */
+  SB_ERR_ROOM_FULL = 1040,
+  SB_ERR_NO_ROOM = 1041,
+  SB_ERR_IN_ROOM = 1042,            /* the session is already in a room */
+  SB_ERR_NOT_IN_ROOM = 1043,
+  SB_ERR_MAX_PUBLISHERS = 1044,
+  SB_ERR_NO_TRACK = 1045,
+  SB_ERR_NO_OFFER = 1046,           /* no subscriber offer outstanding / stale version */
 };
 
 typedef struct sb_session sb_session;
