@@ -159,8 +159,8 @@ static void configure_addresses(sb_ice *ice, const sb_ice_config *cfg) {
     add_local_address(ice, "127.0.0.1");
 }
 
-sb_ice *sb_ice_new(GMainContext *ctx, const sb_ice_config *cfg, const sb_ice_callbacks *cb,
-                   void *ud, const char *log_name) {
+sb_ice *sb_ice_new(GMainContext *ctx, const sb_ice_config *cfg, bool controlling,
+                   const sb_ice_callbacks *cb, void *ud, const char *log_name) {
   sb_ice *ice = g_new0(sb_ice, 1);
   ice->ctx = g_main_context_ref(ctx);
   ice->cb = *cb;
@@ -171,8 +171,9 @@ sb_ice *sb_ice_new(GMainContext *ctx, const sb_ice_config *cfg, const sb_ice_cal
    * a browser would recover. The peer ends a connection after consent_timeout
    * seconds without an authenticated packet from the remote instead. */
   ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
-  /* The browser offers, so it controls (RFC 8445 §6.1.1); we are controlled. */
-  g_object_set(ice->agent, "controlling-mode", FALSE, "ice-tcp", FALSE, "upnp", FALSE,
+  /* The offerer controls (RFC 8445 §6.1.1): the browser for its own offers, we
+   * for the offers we make. */
+  g_object_set(ice->agent, "controlling-mode", controlling, "ice-tcp", FALSE, "upnp", FALSE,
                "keepalive-conncheck", FALSE, NULL);
   nice_agent_set_software(ice->agent, "switchboard");
   if (cfg->stun.host) {

@@ -48,9 +48,10 @@ typedef struct sb_ice_callbacks {
 
 typedef struct sb_ice sb_ice;
 
-/* Creates an agent on ctx (which must be the calling thread's worker context). */
-sb_ice *sb_ice_new(GMainContext *ctx, const sb_ice_config *cfg, const sb_ice_callbacks *cb,
-                   void *ud, const char *log_name);
+/* Creates an agent on ctx (which must be the calling thread's worker context).
+ * controlling: true when we made the offer (RFC 8445 §6.1.1). */
+sb_ice *sb_ice_new(GMainContext *ctx, const sb_ice_config *cfg, bool controlling,
+                   const sb_ice_callbacks *cb, void *ud, const char *log_name);
 /* Stops callbacks at once; the agent itself is released from an idle callback,
  * so this may be called from inside any callback. */
 void sb_ice_free(sb_ice *ice);

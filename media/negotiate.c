@@ -75,6 +75,45 @@ static bool in_bundle(const sb_sdp_group *g, const char *mid) {
   return false;
 }
 
+/* The ICE and DTLS parameters of the m-section a bundle uses (what = "offer" or
+ * "answer", for the messages). */
+static int transport_of(const sb_sdp *sdp, const sb_sdp_media *tagged, const char *what,
+                        sb_remote_transport *rt, char **msg) {
+  rt->ufrag = sb_sdp_media_ice_ufrag(sdp, tagged);
+  rt->pwd = sb_sdp_media_ice_pwd(sdp, tagged);
+  if (rt->ufrag == NULL || rt->pwd == NULL || !*rt->ufrag || !*rt->pwd) {
+    *msg = g_strdup_printf("the %s has no ICE credentials (a=ice-ufrag and a=ice-pwd)", what);
+    return SB_ERR_SDP_NO_ICE;
+  }
+  /* RFC 8839 §5.4: ufrag 4..256 and pwd 22..256 ice-chars. */
+  if (strlen(rt->ufrag) < 4 || strlen(rt->ufrag) > 256 || strlen(rt->pwd) < 22 ||
+      strlen(rt->pwd) > 256) {
+    *msg = g_strdup_printf("the %s's ICE credentials have the wrong length (RFC 8839 §5.4)", what);
+    return SB_ERR_SDP_NO_ICE;
+  }
+  rt->fingerprint = sb_sdp_media_fingerprint(sdp, tagged, &rt->fingerprint_hash);
+  if (rt->fingerprint == NULL || rt->fingerprint_hash == NULL) {
+    *msg = g_strdup_printf("the %s has no DTLS fingerprint (a=fingerprint)", what);
+    return SB_ERR_SDP_NO_FINGERPRINT;
+  }
+  static const char *const hashes[] = { "sha-1", "sha-224", "sha-256", "sha-384", "sha-512" };
+  bool known = false;
+  for (size_t i = 0; i < G_N_ELEMENTS(hashes) && !known; i++)
+    known = g_ascii_strcasecmp(rt->fingerprint_hash, hashes[i]) == 0;
+  if (!known) {
+    *msg = g_strdup_printf("the %s's fingerprint hash '%s' is not supported", what, rt->fingerprint_hash);
+    return SB_ERR_SDP_NO_FINGERPRINT;
+  }
+  rt->setup = sb_sdp_media_setup(sdp, tagged);
+  if (rt->setup == SB_SETUP_HOLDCONN) {
+    *msg = g_strdup("a=setup:holdconn is not supported");
+    return SB_ERR_SDP_UNSUPPORTED;
+  }
+  rt->candidates = tagged->candidates;
+  rt->end_of_candidates = tagged->end_of_candidates;
+  return 0;
+}
+
 int sb_negotiate_check_offer(const sb_sdp *offer, sb_remote_transport *rt, char **msg) {
   memset(rt, 0, sizeof *rt);
   if (offer->media->len == 0) {
@@ -105,37 +144,7 @@ int sb_negotiate_check_offer(const sb_sdp *offer, sb_remote_transport *rt, char 
     }
     tagged = g_ptr_array_index(offer->media, 0);
   }
-  rt->ufrag = sb_sdp_media_ice_ufrag(offer, tagged);
-  rt->pwd = sb_sdp_media_ice_pwd(offer, tagged);
-  if (rt->ufrag == NULL || rt->pwd == NULL || !*rt->ufrag || !*rt->pwd) {
-    *msg = g_strdup("the offer has no ICE credentials (a=ice-ufrag and a=ice-pwd)");
-    return SB_ERR_SDP_NO_ICE;
-  }
-  /* RFC 8839 §5.4: ufrag 4..256 and pwd 22..256 ice-chars. */
-  if (strlen(rt->ufrag) < 4 || strlen(rt->ufrag) > 256 || strlen(rt->pwd) < 22 ||
-      strlen(rt->pwd) > 256) {
-    *msg = g_strdup("the offer's ICE credentials have the wrong length (RFC 8839 §5.4)");
-    return SB_ERR_SDP_NO_ICE;
-  }
-  rt->fingerprint = sb_sdp_media_fingerprint(offer, tagged, &rt->fingerprint_hash);
-  if (rt->fingerprint == NULL || rt->fingerprint_hash == NULL) {
-    *msg = g_strdup("the offer has no DTLS fingerprint (a=fingerprint)");
-    return SB_ERR_SDP_NO_FINGERPRINT;
-  }
-  if (g_ascii_strcasecmp(rt->fingerprint_hash, "sha-1") && g_ascii_strcasecmp(rt->fingerprint_hash, "sha-224") &&
-      g_ascii_strcasecmp(rt->fingerprint_hash, "sha-256") && g_ascii_strcasecmp(rt->fingerprint_hash, "sha-384") &&
-      g_ascii_strcasecmp(rt->fingerprint_hash, "sha-512")) {
-    *msg = g_strdup_printf("the offer's fingerprint hash '%s' is not supported", rt->fingerprint_hash);
-    return SB_ERR_SDP_NO_FINGERPRINT;
-  }
-  rt->setup = sb_sdp_media_setup(offer, tagged);
-  if (rt->setup == SB_SETUP_HOLDCONN) {
-    *msg = g_strdup("a=setup:holdconn is not supported");
-    return SB_ERR_SDP_UNSUPPORTED;
-  }
-  rt->candidates = tagged->candidates;
-  rt->end_of_candidates = tagged->end_of_candidates;
-  return 0;
+  return transport_of(offer, tagged, "offer", rt, msg);
 }
 
 static bool caps_allow(const sb_caps *caps, sb_media_kind kind, sb_codec_id id, int *rank) {
@@ -342,26 +351,42 @@ static void add_ssrc_attr(sb_sdp_media *a, uint32_t ssrc, const char *attr, cons
   g_ptr_array_add(a->ssrcs, s);
 }
 
-/* a=msid and a=ssrc lines so the remote maps our packets to a track (RFC 8830). */
-static void add_local_source(sb_sdp_media *a, const sb_media_desc *d, const sb_local_transport *lt) {
-  char *track = g_strdup_printf("%s-%s", sb_media_kind_name(d->kind), d->mid);
-  char *msid = g_strdup_printf("%s %s", lt->msid_stream, track);
+/* a=msid, a=ssrc and a=ssrc-group:FID lines so the remote maps our packets to a
+ * track (RFC 8830, RFC 5576, RFC 4588 §8.2). */
+static void add_source_lines(sb_sdp_media *a, uint32_t ssrc, uint32_t rtx_ssrc, const char *cname,
+                             const char *msid) {
   a->msid = g_strdup(msid);
-  if (d->local_rtx_ssrc) {
+  if (rtx_ssrc) {
     sb_sdp_ssrc_group *g = g_new0(sb_sdp_ssrc_group, 1);
     g->semantics = g_strdup("FID");
     g->ssrcs = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    g_array_append_val(g->ssrcs, d->local_ssrc);
-    g_array_append_val(g->ssrcs, d->local_rtx_ssrc);
+    g_array_append_val(g->ssrcs, ssrc);
+    g_array_append_val(g->ssrcs, rtx_ssrc);
     g_ptr_array_add(a->ssrc_groups, g);
   }
-  uint32_t ssrcs[2] = { d->local_ssrc, d->local_rtx_ssrc };
+  uint32_t ssrcs[2] = { ssrc, rtx_ssrc };
   for (int i = 0; i < 2 && ssrcs[i]; i++) {
-    add_ssrc_attr(a, ssrcs[i], "cname", lt->cname);
+    add_ssrc_attr(a, ssrcs[i], "cname", cname);
     add_ssrc_attr(a, ssrcs[i], "msid", msid);
   }
-  g_free(track);
+}
+
+static void add_local_source(sb_sdp_media *a, const sb_media_desc *d, const sb_local_transport *lt) {
+  char *msid = g_strdup_printf("%s %s-%s", lt->msid_stream, sb_media_kind_name(d->kind), d->mid);
+  add_source_lines(a, d->local_ssrc, d->local_rtx_ssrc, lt->cname, msid);
   g_free(msid);
+}
+
+static void add_extmaps(sb_sdp_media *a, const uint8_t ext_ids[SB_EXT_COUNT]) {
+  for (int k = 0; k < SB_EXT_COUNT; k++) {
+    if (ext_ids[k] == 0)
+      continue;
+    sb_sdp_extmap *e = g_new0(sb_sdp_extmap, 1);
+    e->id = ext_ids[k];
+    e->uri = g_strdup(ext_uris[k]);
+    e->dir = SB_DIR_SENDRECV;
+    g_ptr_array_add(a->extmaps, e);
+  }
 }
 
 static sb_direction direction_for(sb_direction offered, const sb_caps *caps) {
@@ -462,15 +487,7 @@ int sb_negotiate_answer(const sb_sdp *offer, const sb_caps *caps, const sb_local
       d->rtcp_rsize = m->rtcp_rsize;
       a->rtcp_rsize = m->rtcp_rsize;
       pick_extensions(m, caps, d, used_ext);
-      for (int k = 0; k < SB_EXT_COUNT; k++) {
-        if (d->ext_ids[k] == 0)
-          continue;
-        sb_sdp_extmap *e = g_new0(sb_sdp_extmap, 1);
-        e->id = d->ext_ids[k];
-        e->uri = g_strdup(ext_uris[k]);
-        e->dir = SB_DIR_SENDRECV;
-        g_ptr_array_add(a->extmaps, e);
-      }
+      add_extmaps(a, d->ext_ids);
       if (d->dir == SB_DIR_SENDRECV || d->dir == SB_DIR_RECVONLY)
         collect_remote_ssrcs(m, d);
       add_codecs(a, d);
@@ -500,6 +517,138 @@ int sb_negotiate_answer(const sb_sdp *offer, const sb_caps *caps, const sb_local
     return SB_ERR_SDP_UNSUPPORTED;
   }
   *answer_out = ans;
+  *descs_out = descs;
+  return 0;
+}
+
+/* --- offers the server makes --- */
+
+sb_sdp *sb_negotiate_offer(const sb_offer_section *sec, int n, const sb_local_transport *lt) {
+  sb_sdp *o = sb_sdp_new();
+  if (lt->session_id)
+    o->session_id = lt->session_id;
+  o->session_version = lt->session_version;
+  o->msid_semantic = g_strdup("WMS *");
+  o->ice_trickle = true;
+  sb_sdp_group *bundle = g_new0(sb_sdp_group, 1);
+  bundle->semantics = g_strdup("BUNDLE");
+  bundle->mids = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(o->groups, bundle);
+  for (int i = 0; i < n; i++) {
+    const sb_offer_section *x = &sec[i];
+    sb_sdp_media *a = sb_sdp_media_new(sb_media_kind_name(x->kind));
+    a->port = 9;
+    a->conn_addr = g_strdup("0.0.0.0");
+    a->mid = g_strdup(x->mid);
+    add_transport(a, lt);
+    a->direction = x->dir;
+    a->rtcp_rsize = true;
+    add_extmaps(a, x->ext_ids);
+    sb_media_desc d = { .kind = x->kind, .codec_count = x->codec_count };
+    memcpy(d.codecs, x->codecs, sizeof(x->codecs[0]) * (size_t)x->codec_count);
+    add_codecs(a, &d);
+    if (x->dir == SB_DIR_SENDONLY || x->dir == SB_DIR_SENDRECV)
+      add_source_lines(a, x->ssrc, x->rtx_ssrc, lt->cname, x->msid);
+    if (i == 0) {
+      for (char **c = lt->candidates; c && *c; c++)
+        g_ptr_array_add(a->candidates, g_strdup(*c));
+      a->end_of_candidates = lt->end_of_candidates;
+    }
+    g_ptr_array_add(bundle->mids, g_strdup(x->mid));
+    g_ptr_array_add(o->media, a);
+  }
+  return o;
+}
+
+static const sb_sdp_codec *answer_codec(const sb_sdp_media *m, uint8_t pt) {
+  return m->codecs ? sb_sdp_media_codec(m, pt) : NULL;
+}
+
+/* What the answer kept of one offered section (RFC 3264 §6: the answer lists a
+ * subset of the offered payload types; feedback and extensions only where both
+ * sides have them). */
+static void apply_section(const sb_offer_section *x, const sb_sdp_media *m, sb_media_desc *d) {
+  d->accepted = m->port != 0;
+  if (!d->accepted)
+    return;
+  bool remote_recvs = m->direction == SB_DIR_RECVONLY || m->direction == SB_DIR_SENDRECV;
+  bool we_send = x->dir == SB_DIR_SENDONLY || x->dir == SB_DIR_SENDRECV;
+  d->dir = remote_recvs && we_send ? SB_DIR_SENDONLY : SB_DIR_INACTIVE;
+  d->rtcp_rsize = m->rtcp_rsize;
+  for (int k = 0; k < x->codec_count; k++) {
+    const sb_codec_desc *c = &x->codecs[k];
+    const sb_sdp_codec *ac = answer_codec(m, c->pt);
+    if (ac == NULL)
+      continue;
+    sb_codec_desc *cd = &d->codecs[d->codec_count++];
+    *cd = *c;
+    cd->fb_nack = c->fb_nack && has_fb(ac, "nack");
+    cd->fb_pli = c->fb_pli && has_fb(ac, "nack pli");
+    cd->fb_fir = c->fb_fir && has_fb(ac, "ccm fir");
+    cd->fb_remb = c->fb_remb && has_fb(ac, "goog-remb");
+    cd->fb_twcc = c->fb_twcc && has_fb(ac, "transport-cc");
+    if (c->rtx_pt && answer_codec(m, c->rtx_pt) == NULL)
+      cd->rtx_pt = 0;
+  }
+  if (d->codec_count == 0) {
+    d->accepted = false;
+    return;
+  }
+  for (int k = 0; k < SB_EXT_COUNT; k++) {
+    if (x->ext_ids[k] == 0)
+      continue;
+    const sb_sdp_extmap *e = sb_sdp_media_extmap_by_uri(m, ext_uris[k]);
+    if (e && e->id == x->ext_ids[k])
+      d->ext_ids[k] = x->ext_ids[k];
+  }
+  if (d->dir == SB_DIR_SENDONLY) {
+    d->local_ssrc = x->ssrc;
+    for (int k = 0; k < d->codec_count; k++)
+      if (d->codecs[k].rtx_pt)
+        d->local_rtx_ssrc = x->rtx_ssrc;
+  }
+}
+
+int sb_negotiate_apply_answer(const sb_sdp *answer, const sb_offer_section *sec, int n,
+                              GPtrArray **descs_out, sb_remote_transport *rt, char **msg) {
+  memset(rt, 0, sizeof *rt);
+  if ((int)answer->media->len != n) {
+    *msg = g_strdup_printf("the answer has %u m-sections; the offer had %d", answer->media->len, n);
+    return SB_ERR_SDP_INVALID;
+  }
+  const sb_sdp_media *tagged = NULL;
+  for (int i = 0; i < n; i++) {
+    const sb_sdp_media *m = g_ptr_array_index(answer->media, i);
+    if (m->mid && strcmp(m->mid, sec[i].mid) != 0) {
+      *msg = g_strdup_printf("m-section %d of the answer has mid '%s'; the offer's is '%s'", i,
+                             m->mid, sec[i].mid);
+      return SB_ERR_SDP_INVALID;
+    }
+    if (tagged == NULL && m->port != 0) {
+      tagged = m;
+      rt->tagged_index = i;
+    }
+  }
+  if (tagged == NULL) {
+    *msg = g_strdup("the answer rejects every m-section");
+    return SB_ERR_SDP_UNSUPPORTED;
+  }
+  int rc = transport_of(answer, tagged, "answer", rt, msg);
+  if (rc != 0)
+    return rc;
+  if (rt->setup == SB_SETUP_ACTPASS) {
+    *msg = g_strdup("an answer must say a=setup:active or passive (RFC 5763 §5)");
+    return SB_ERR_SDP_INVALID;
+  }
+  GPtrArray *descs = g_ptr_array_new_with_free_func(g_free);
+  for (int i = 0; i < n; i++) {
+    sb_media_desc *d = g_new0(sb_media_desc, 1);
+    d->index = i;
+    d->kind = sec[i].kind;
+    g_strlcpy(d->mid, sec[i].mid, sizeof d->mid);
+    apply_section(&sec[i], g_ptr_array_index(answer->media, i), d);
+    g_ptr_array_add(descs, d);
+  }
   *descs_out = descs;
   return 0;
 }

@@ -109,7 +109,9 @@ typedef struct sb_local_transport {
   char **candidates;         /* "candidate:..." strings, may be NULL */
   bool end_of_candidates;
   const char *cname;         /* RTCP CNAME of our streams */
-  const char *msid_stream;   /* a=msid stream id of our tracks */
+  const char *msid_stream;   /* a=msid stream id of our tracks (answers) */
+  uint64_t session_id;       /* o= of our offers: the same id ... */
+  uint64_t session_version;  /* ... and a version that grows with each (RFC 3264 §8) */
 } sb_local_transport;
 
 /* The transport of an offer: the BUNDLE-tagged m-section's ICE and DTLS values. */
@@ -137,6 +139,31 @@ sb_setup sb_negotiate_answer_setup(sb_setup offered);
  * g_ptr_array_unref), one per offered m-section. */
 int sb_negotiate_answer(const sb_sdp *offer, const sb_caps *caps, const sb_local_transport *lt,
                         sb_sdp **answer, GPtrArray **descs, char **msg);
+
+/* One m-section of an offer the server makes (a subscriber PeerConnection). The
+ * caller keeps the list across renegotiations: existing sections keep their index,
+ * mid and SSRCs, new ones are appended (JSEP RFC 9429 §5.2.2). */
+typedef struct sb_offer_section {
+  sb_media_kind kind;
+  char mid[32];
+  sb_direction dir;          /* SENDONLY, or INACTIVE for a section without a track */
+  int codec_count;
+  sb_codec_desc codecs[SB_MAX_CODECS]; /* what we offer: pt, codec, fmtp, rtx_pt, feedback */
+  uint8_t ext_ids[SB_EXT_COUNT];       /* extension ids to offer, 0 = not offered */
+  uint32_t ssrc;
+  uint32_t rtx_ssrc;         /* 0 when no codec has RTX */
+  char msid[128];            /* "stream-id track-id" (RFC 8830) */
+} sb_offer_section;
+
+/* Builds an offer for the sections (lt->setup should be ACTPASS). */
+sb_sdp *sb_negotiate_offer(const sb_offer_section *sections, int n, const sb_local_transport *lt);
+
+/* Checks the remote answer to such an offer and describes what it accepted: one
+ * sb_media_desc per section in *descs (free with g_ptr_array_unref) and the
+ * answer's transport in *rt (strings borrowed from answer). Returns 0 or an
+ * SB_ERR_* code with *msg set. */
+int sb_negotiate_apply_answer(const sb_sdp *answer, const sb_offer_section *sections, int n,
+                              GPtrArray **descs, sb_remote_transport *rt, char **msg);
 
 /* The codec of payload type pt in a description, or NULL. */
 const sb_codec_desc *sb_media_desc_codec(const sb_media_desc *d, uint8_t pt);

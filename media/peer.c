@@ -18,6 +18,14 @@ const char *sb_peer_state_name(sb_peer_state s) {
 
 static gboolean peer_tick(gpointer data);
 
+static void stream_out_free(gpointer data) {
+  sb_stream_out *out = data;
+  if (out) {
+    sb_stream_out_clear(out);
+    g_free(out);
+  }
+}
+
 sb_peer *sb_peer_new(const char *name, const sb_peer_handler *h, void *ud) {
   sb_worker *w = sb_worker_current();
   g_return_val_if_fail(w != NULL, NULL);
@@ -28,9 +36,10 @@ sb_peer *sb_peer_new(const char *name, const sb_peer_handler *h, void *ud) {
   p->h = *h;
   p->ud = ud;
   p->ins = g_ptr_array_new_with_free_func(g_free);
+  p->outs = g_ptr_array_new_with_free_func(stream_out_free);
   p->in_by_ssrc = g_hash_table_new(g_direct_hash, g_direct_equal);
   p->out_by_ssrc = g_hash_table_new(g_direct_hash, g_direct_equal);
-  p->answered_cands = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  p->described_cands = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   p->rtt_ms = -1;
   p->rtcp_ssrc = sb_random_u32() | 1;
   sb_random_id(p->cname, 16);
@@ -52,16 +61,12 @@ static void peer_free(sb_peer *p) {
   g_ptr_array_unref(p->ins);
   g_hash_table_destroy(p->in_by_ssrc);
   g_hash_table_destroy(p->out_by_ssrc);
-  g_hash_table_destroy(p->answered_cands);
-  if (p->descs) {
-    for (guint i = 0; i < p->descs->len; i++)
-      if (p->outs[i]) {
-        sb_stream_out_clear(p->outs[i]);
-        g_free(p->outs[i]);
-      }
-    g_free(p->outs);
+  g_hash_table_destroy(p->described_cands);
+  if (p->descs)
     g_ptr_array_unref(p->descs);
-  }
+  g_ptr_array_unref(p->outs);
+  g_free(p->offer);
+  g_free(p->remote_ufrag);
   g_free(p);
 }
 
@@ -89,7 +94,7 @@ const sb_media_desc *sb_peer_media(const sb_peer *p, int index) {
 }
 
 sb_stream_out *sb_peer_stream_out(sb_peer *p, int media_index) {
-  return media_index >= 0 && media_index < sb_peer_media_count(p) ? p->outs[media_index] : NULL;
+  return media_index >= 0 ? sb_peer_out_at(p, (guint)media_index) : NULL;
 }
 
 int sb_peer_stream_in_count(const sb_peer *p) { return (int)p->ins->len; }
@@ -215,7 +220,7 @@ static const sb_dtls_callbacks dtls_callbacks = {
 
 static void on_ice_candidate(void *ud, const char *candidate) {
   sb_peer *p = ud;
-  if (!p->answered || p->closed || g_hash_table_contains(p->answered_cands, candidate))
+  if (!p->described || p->closed || g_hash_table_contains(p->described_cands, candidate))
     return;
   const sb_media_desc *d = sb_peer_media(p, p->tagged_index);
   if (p->h.on_candidate)
@@ -224,7 +229,7 @@ static void on_ice_candidate(void *ud, const char *candidate) {
 
 static void on_ice_gathering_done(void *ud) {
   sb_peer *p = ud;
-  if (!p->answered || p->closed)
+  if (!p->described || p->closed)
     return;
   const sb_media_desc *d = sb_peer_media(p, p->tagged_index);
   if (p->h.on_candidate)
@@ -306,19 +311,25 @@ static sb_stream_in *peer_add_stream_in(sb_peer *p, const sb_media_desc *d, uint
   return in;
 }
 
-static void peer_setup_streams(sb_peer *p) {
+void sb_peer_setup_streams(sb_peer *p) {
   const sb_media_settings *ms = sb_media_get_settings();
-  p->outs = g_new0(sb_stream_out *, p->descs->len);
+  while (p->outs->len < p->descs->len)
+    g_ptr_array_add(p->outs, NULL);
   for (guint i = 0; i < p->descs->len; i++) {
     const sb_media_desc *d = g_ptr_array_index(p->descs, i);
     if (!d->accepted || d->kind == SB_MEDIA_APPLICATION)
       continue;
     for (int k = 0; k < d->remote_ssrc_count; k++)
-      peer_add_stream_in(p, d, d->remote_ssrcs[k].ssrc, d->remote_ssrcs[k].rtx_ssrc);
-    if (d->local_ssrc) {
-      sb_stream_out *out = g_new0(sb_stream_out, 1);
+      if (!g_hash_table_contains(p->in_by_ssrc, GUINT_TO_POINTER(d->remote_ssrcs[k].ssrc)))
+        peer_add_stream_in(p, d, d->remote_ssrcs[k].ssrc, d->remote_ssrcs[k].rtx_ssrc);
+    sb_stream_out *out = sb_peer_out_at(p, i);
+    if (out) {
+      /* Renegotiated: same SSRCs and numbering, maybe other feedback or RTX. */
+      sb_stream_out_update(out, d, d->kind == SB_MEDIA_VIDEO ? ms->rtx_buffer_video : ms->rtx_buffer_audio);
+    } else if (d->local_ssrc) {
+      out = g_new0(sb_stream_out, 1);
       sb_stream_out_init(out, d, d->kind == SB_MEDIA_VIDEO ? ms->rtx_buffer_video : ms->rtx_buffer_audio);
-      p->outs[i] = out;
+      g_ptr_array_index(p->outs, i) = out;
       g_hash_table_insert(p->out_by_ssrc, GUINT_TO_POINTER(out->ssrc), out);
       if (out->rtx_ssrc)
         g_hash_table_insert(p->out_by_ssrc, GUINT_TO_POINTER(out->rtx_ssrc), out);
@@ -539,112 +550,29 @@ static gboolean peer_tick(gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
-/* --- offer/answer --- */
+/* --- set-up used by peer_sdp.c --- */
 
-int sb_peer_accept_offer(sb_peer *p, const char *offer_text, size_t len, const sb_caps *caps,
-                         char **answer, char **msg) {
-  g_return_val_if_fail(sb_worker_is_current(p->worker), SB_ERR_INTERNAL);
-  if (p->descs != NULL) {
-    *msg = g_strdup("this PeerConnection already has a remote description");
-    return SB_ERR_BUSY;
-  }
-  sb_sdp *offer = NULL;
-  char *perr = NULL;
-  if (sb_sdp_parse(offer_text, len, &offer, &perr) != 0) {
-    *msg = g_strdup_printf("the SDP offer does not parse: %s", perr ? perr : "?");
-    g_free(perr);
-    return SB_ERR_SDP_INVALID;
-  }
-  sb_remote_transport rt;
-  int rc = sb_negotiate_check_offer(offer, &rt, msg);
-  if (rc != 0) {
-    sb_sdp_free(offer);
-    return rc;
-  }
+int sb_peer_ice_start(sb_peer *p, bool controlling) {
+  p->ice = sb_ice_new(sb_worker_context(p->worker), &sb_media_get_settings()->ice, controlling,
+                      &ice_callbacks, p, p->name);
+  return sb_ice_gather(p->ice);
+}
 
-  p->ice = sb_ice_new(sb_worker_context(p->worker), &sb_media_get_settings()->ice, &ice_callbacks,
-                      p, p->name);
-  if (sb_ice_gather(p->ice) != 0) {
-    *msg = g_strdup("the server has no usable network address for ICE");
-    sb_sdp_free(offer);
-    return SB_ERR_MEDIA;
+void sb_peer_dtls_start(sb_peer *p, bool client, const char *hash, const char *fingerprint) {
+  p->dtls = sb_dtls_new(client, hash, fingerprint, &dtls_callbacks, p);
+  /* ICE may have connected before the answer came (we offered). */
+  if (p->ice && sb_ice_get_state(p->ice) == SB_ICE_CONNECTED) {
+    sb_dtls_start(p->dtls);
+    dtls_rearm(p);
   }
-  char **cands = sb_ice_local_candidates(p->ice);
-  for (char **c = cands; *c; c++)
-    g_hash_table_add(p->answered_cands, g_strdup(*c));
-  sb_setup our_setup = sb_negotiate_answer_setup(rt.setup);
-  char msid[24];
-  g_snprintf(msid, sizeof msid, "sb-%.12s", p->cname);
-  sb_local_transport lt = {
-    .ufrag = sb_ice_local_ufrag(p->ice),
-    .pwd = sb_ice_local_pwd(p->ice),
-    .fingerprint = sb_dtls_local_fingerprint(),
-    .setup = our_setup,
-    .candidates = cands,
-    /* With host candidates only, gathering is already over: say so in the answer
-     * (otherwise the end comes later as a trickle notification). */
-    .end_of_candidates = sb_ice_is_gathered(p->ice),
-    .cname = p->cname,
-    .msid_stream = msid,
-  };
-  sb_sdp *ans = NULL;
-  rc = sb_negotiate_answer(offer, caps, &lt, &ans, &p->descs, msg);
-  g_strfreev(cands);
-  if (rc != 0) {
-    sb_sdp_free(offer);
-    return rc;
-  }
-  p->tagged_index = rt.tagged_index;
-  /* The tagged m-section of the offer may be rejected; trickle under the first
-   * accepted one, where the answer put the candidates. */
-  for (guint i = 0; i < p->descs->len; i++) {
-    const sb_media_desc *d = g_ptr_array_index(p->descs, i);
-    if (d->accepted) {
-      p->tagged_index = (int)i;
-      break;
-    }
-  }
-  peer_setup_streams(p);
+}
 
-  sb_ice_set_remote_credentials(p->ice, rt.ufrag, rt.pwd);
-  int added = 0;
-  for (guint i = 0; rt.candidates && i < rt.candidates->len; i++)
-    if (sb_ice_add_remote_candidate(p->ice, g_ptr_array_index(rt.candidates, i)) == 0)
-      added++;
-  if (rt.end_of_candidates)
-    sb_ice_remote_gathering_done(p->ice);
-  p->dtls = sb_dtls_new(our_setup == SB_SETUP_ACTIVE, rt.fingerprint_hash, rt.fingerprint,
-                        &dtls_callbacks, p);
-  *answer = sb_sdp_write(ans);
-  sb_sdp_free(ans);
-  sb_sdp_free(offer);
-  p->answered = true;
-
+void sb_peer_tick_start(sb_peer *p) {
+  if (p->tick)
+    return;
   p->tick = g_timeout_source_new(SB_PEER_TICK_MS);
   g_source_set_callback(p->tick, peer_tick, p, NULL);
   g_source_attach(p->tick, sb_worker_context(p->worker));
-  sb_verbose("%s: offer accepted (%u m-sections, %d remote candidates, DTLS %s)", p->name,
-             p->descs->len, added, our_setup == SB_SETUP_ACTIVE ? "client" : "server");
-  return 0;
-}
-
-int sb_peer_add_remote_candidate(sb_peer *p, const char *candidate, char **msg) {
-  if (p->ice == NULL || p->closed) {
-    *msg = g_strdup("the PeerConnection has no remote description yet");
-    return SB_ERR_NO_PEER;
-  }
-  if (candidate == NULL || *candidate == '\0') {
-    sb_ice_remote_gathering_done(p->ice);
-    return 0;
-  }
-  int rc = sb_ice_add_remote_candidate(p->ice, candidate);
-  if (rc < 0) {
-    *msg = g_strdup_printf("the candidate does not parse: %.120s", candidate);
-    return SB_ERR_CANDIDATE;
-  }
-  if (rc > 0)
-    sb_debug("%s: skipped remote candidate %s", p->name, candidate);
-  return 0;
 }
 
 void sb_peer_close(sb_peer *p) {
@@ -675,9 +603,9 @@ void sb_peer_close(sb_peer *p) {
     p->ice = NULL;
   }
   /* Packet references go back to this worker's pool now, not at the last unref. */
-  for (int i = 0; i < sb_peer_media_count(p); i++)
-    if (p->outs[i])
-      sb_stream_out_clear(p->outs[i]);
+  for (guint i = 0; i < p->outs->len; i++)
+    if (sb_peer_out_at(p, i))
+      sb_stream_out_clear(sb_peer_out_at(p, i));
   sb_worker_load_add(p->worker, -1);
   sb_media_peer_count_add(-1);
   sb_verbose("%s: closed", p->name);

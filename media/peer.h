@@ -64,6 +64,16 @@ const char *sb_peer_name(const sb_peer *p);
  * code (core/session.h) with *msg set, and the peer stays unused. */
 int sb_peer_accept_offer(sb_peer *p, const char *offer, size_t len, const sb_caps *caps,
                          char **answer, char **msg);
+/* Makes an offer for the given sections (our sending m-sections, for a
+ * subscriber PeerConnection). The first call creates the ICE agent (controlling);
+ * later calls renegotiate: sections keep their index, new ones come last. One
+ * offer at a time. Returns 0 or an SB_ERR_* code with *msg set. */
+int sb_peer_create_offer(sb_peer *p, const sb_offer_section *sections, int n, char **offer,
+                         char **msg);
+/* Applies the remote's answer to our outstanding offer: descriptions, outbound
+ * streams (kept across renegotiations), DTLS role on the first answer. */
+int sb_peer_accept_answer(sb_peer *p, const char *answer, size_t len, char **msg);
+bool sb_peer_offer_pending(const sb_peer *p);
 /* A trickled remote candidate, or end-of-candidates when candidate is NULL.
  * Returns 0, or SB_ERR_CANDIDATE with *msg set. */
 int sb_peer_add_remote_candidate(sb_peer *p, const char *candidate, char **msg);

@@ -14,6 +14,7 @@
 #define SB_PEER_RTCP_INTERVAL_US 1000000
 #define SB_RTCP_BUF 1500
 
+
 struct sb_peer {
   gint refs;
   sb_worker *worker;
@@ -22,7 +23,13 @@ struct sb_peer {
   void *ud;
   sb_peer_state state;
   bool closed;
-  bool answered;              /* local candidates now trickle instead of going in the answer */
+  bool described;             /* our SDP is out: later local candidates trickle */
+  bool offerer;               /* we made the offer (a subscriber PeerConnection) */
+  sb_offer_section *offer;    /* the sections of our outstanding offer, or NULL */
+  int offer_count;
+  uint64_t session_id;        /* o= of our offers */
+  uint64_t session_version;
+  char *remote_ufrag;         /* to refuse an ICE restart we do not support yet */
 
   sb_ice *ice;
   sb_dtls *dtls;
@@ -34,9 +41,9 @@ struct sb_peer {
   int tagged_index;           /* m-section whose transport the bundle uses */
   GPtrArray *ins;             /* of sb_stream_in* (owned) */
   GHashTable *in_by_ssrc;     /* media and RTX SSRC -> sb_stream_in* */
-  sb_stream_out **outs;       /* per m-section, NULL when we do not send there */
+  GPtrArray *outs;            /* sb_stream_out* per m-section (NULL where we do not send) */
   GHashTable *out_by_ssrc;    /* our media and RTX SSRC -> sb_stream_out* */
-  GHashTable *answered_cands; /* candidates already in the answer */
+  GHashTable *described_cands; /* candidates already in our SDP */
 
   uint32_t rtcp_ssrc;         /* sender SSRC of our RTCP when we send no media */
   char cname[20];
@@ -50,8 +57,22 @@ struct sb_peer {
   char *srtp_profile;
 };
 
+/* The outbound stream of m-section i (NULL when none). */
+static inline sb_stream_out *sb_peer_out_at(sb_peer *p, guint i) {
+  return p->outs && i < p->outs->len ? g_ptr_array_index(p->outs, i) : NULL;
+}
+
 /* peer.c */
 void sb_peer_send_rtcp(sb_peer *p, uint8_t *buf, int len);
+/* Creates the ICE agent and gathers; 0, or -1 with no usable address. */
+int sb_peer_ice_start(sb_peer *p, bool controlling);
+/* Creates the DTLS endpoint in its role; the handshake starts once ICE connects. */
+void sb_peer_dtls_start(sb_peer *p, bool client, const char *hash, const char *fingerprint);
+/* Starts the periodic tick (connect timeout, consent, NACKs, reports). */
+void sb_peer_tick_start(sb_peer *p);
+/* Creates the streams the descriptions call for that do not exist yet and brings
+ * existing outbound streams up to date (after each negotiation). */
+void sb_peer_setup_streams(sb_peer *p);
 
 /* peer_rtcp.c */
 void sb_peer_rtcp_recv(sb_peer *p, const uint8_t *buf, size_t len, int64_t now_us);

@@ -232,7 +232,7 @@ static void send_reports(sb_peer *p, int64_t now) {
   uint32_t first_ssrc = p->rtcp_ssrc;
   bool wrote_first = false;
   for (int i = 0; i < sb_peer_media_count(p); i++) {
-    sb_stream_out *out = p->outs[i];
+    sb_stream_out *out = sb_peer_out_at(p, (guint)i);
     if (out == NULL || out->stats.packets == 0)
       continue;
     sb_rtcp_sr sr;

@@ -62,8 +62,8 @@ json_t *sb_peer_stats_json(sb_peer *p) {
   for (guint i = 0; i < p->ins->len; i++)
     json_array_append_new(ins, in_stream_json(p, g_ptr_array_index(p->ins, i), now));
   for (int i = 0; i < sb_peer_media_count(p); i++)
-    if (p->outs[i])
-      json_array_append_new(outs, out_stream_json(p, p->outs[i], now));
+    if (sb_peer_out_at(p, (guint)i))
+      json_array_append_new(outs, out_stream_json(p, sb_peer_out_at(p, (guint)i), now));
   json_object_set_new(o, "inbound", ins);
   json_object_set_new(o, "outbound", outs);
   const sb_peer_drops *dr = &p->drops;

@@ -28,6 +28,25 @@ void sb_stream_in_init(sb_stream_in *in, const sb_media_desc *d, uint32_t ssrc, 
     sb_stream_in_set_codec(in, d, d->codecs[0].pt);
 }
 
+static void out_codecs(sb_stream_out *out, const sb_media_desc *d) {
+  memset(out->rtx_pt, 0, sizeof out->rtx_pt);
+  out->nack_enabled = false;
+  for (int i = 0; i < d->codec_count; i++) {
+    out->rtx_pt[d->codecs[i].pt & 0x7F] = d->codecs[i].rtx_pt;
+    out->nack_enabled |= d->codecs[i].fb_nack;
+  }
+  /* An RTX SSRC is only usable when some codec has an RTX payload type. */
+  if (d->local_rtx_ssrc == 0)
+    memset(out->rtx_pt, 0, sizeof out->rtx_pt);
+}
+
+void sb_stream_out_update(sb_stream_out *out, const sb_media_desc *d, uint16_t rtx_buffer_packets) {
+  out->media_index = d->index;
+  out_codecs(out, d);
+  if (out->nack_enabled && out->rtx.size == 0)
+    sb_rtx_buffer_init(&out->rtx, rtx_buffer_packets, 1000000);
+}
+
 void sb_stream_out_init(sb_stream_out *out, const sb_media_desc *d, uint16_t rtx_buffer_packets) {
   memset(out, 0, sizeof *out);
   out->media_index = d->index;
@@ -40,10 +59,7 @@ void sb_stream_out_init(sb_stream_out *out, const sb_media_desc *d, uint16_t rtx
   uint32_t clock = d->codec_count > 0 ? d->codecs[0].clock_rate : 90000;
   if (clock == 0)
     clock = 90000;
-  for (int i = 0; i < d->codec_count; i++) {
-    out->rtx_pt[d->codecs[i].pt & 0x7F] = d->codecs[i].rtx_pt;
-    out->nack_enabled |= d->codecs[i].fb_nack;
-  }
+  out_codecs(out, d);
   /* RFC 3550 §5.1: initial sequence number and timestamp are random. */
   sb_rewriter_init(&out->rewriter, clock, (uint16_t)sb_random_u32(), sb_random_u32());
   sb_rtx_buffer_init(&out->rtx, out->nack_enabled ? rtx_buffer_packets : 0, 1000000);

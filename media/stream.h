@@ -70,6 +70,9 @@ void sb_stream_in_init(sb_stream_in *in, const sb_media_desc *d, uint32_t ssrc, 
 void sb_stream_in_set_codec(sb_stream_in *in, const sb_media_desc *d, uint8_t pt);
 void sb_stream_out_init(sb_stream_out *out, const sb_media_desc *d, uint16_t rtx_buffer_packets);
 void sb_stream_out_clear(sb_stream_out *out);
+/* After a renegotiation of its m-section: RTX payload types and NACK support as
+ * d now says; SSRCs, numbering and maps stay. */
+void sb_stream_out_update(sb_stream_out *out, const sb_media_desc *d, uint16_t rtx_buffer_packets);
 
 /* Payload type mapping for an outbound stream: packets of src_pt go out as dst_pt. */
 void sb_stream_out_map_pt(sb_stream_out *out, uint8_t src_pt, uint8_t dst_pt);

@@ -15,7 +15,10 @@
 // output) and <test>-browser.log (the pages' console).
 
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -139,6 +142,20 @@ export async function startServer({
   }
   await stopServer(server);
   throw new Error(`switchboard did not answer on ${server.url} within ${readyTimeoutMs} ms; log ${logPath}:\n${tail()}`);
+}
+
+/**
+ * A temporary copy of demos/ with the test pages of tests/integration/pages/
+ * added, for a server started with `http.demos_dir=<dir>` (the server serves
+ * static files only from its demos directory). Returns { dir, override, remove() }:
+ * `override` is the "http.demos_dir=…" string for startServer; call remove() in
+ * a finally block.
+ */
+export function makeDemosDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-demos-'));
+  cpSync(join(ROOT, 'demos'), dir, { recursive: true });
+  cpSync(join(ROOT, 'tests/integration/pages'), dir, { recursive: true });
+  return { dir, override: `http.demos_dir=${dir}`, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
