@@ -197,3 +197,34 @@ void sb_worker_add_exit_hook(void (*fn)(void)) {
   g_assert(exit_hook_n < MAX_EXIT_HOOKS);
   exit_hooks[exit_hook_n++] = fn;
 }
+
+typedef struct main_call {
+  void (*fn)(void *data);
+  void *data;
+  void (*destroy)(void *data);
+} main_call;
+
+static gboolean main_call_run(gpointer p) {
+  main_call *c = p;
+  c->fn(c->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void main_call_free(gpointer p) {
+  main_call *c = p;
+  if (c->destroy)
+    c->destroy(c->data);
+  g_free(c);
+}
+
+void sb_main_call(void (*fn)(void *data), void *data, void (*destroy)(void *data)) {
+  main_call *c = g_new0(main_call, 1);
+  c->fn = fn;
+  c->data = data;
+  c->destroy = destroy;
+  GSource *s = g_idle_source_new();
+  g_source_set_priority(s, G_PRIORITY_DEFAULT);
+  g_source_set_callback(s, main_call_run, c, main_call_free);
+  g_source_attach(s, NULL);
+  g_source_unref(s);
+}

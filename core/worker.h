@@ -39,6 +39,10 @@ void sb_worker_call(sb_worker *w, void (*fn)(void *data), void *data, void (*des
  * while holding a lock fn may take. Meant for start-up and shutdown. */
 void sb_worker_call_sync(sb_worker *w, void (*fn)(void *data), void *data);
 
+/* Queues fn(data) on the main thread, which runs the default GMainContext (and
+ * signaling on it). Any thread. */
+void sb_main_call(void (*fn)(void *data), void *data, void (*destroy)(void *data));
+
 /* Registers fn to run on every worker thread just before it exits (after the
  * last call queued). Register before sb_workers_stop. */
 void sb_worker_add_exit_hook(void (*fn)(void));

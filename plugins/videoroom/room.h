@@ -1,0 +1,174 @@
+/* Switchboard — videoroom: the types its files share.
+ *
+ * Vocabulary: a room has participants; a participant publishes tracks on its
+ * publisher PeerConnection (the client offers) and receives the tracks it
+ * subscribes to on its subscriber PeerConnection (the server offers), one
+ * m-section ("section") per track. A track id is "<participant>/<kind><n>" and
+ * outlives an unpublish for republish_grace, so a subscription continues on the
+ * same section and SSRC when its publisher comes back.
+ *
+ * Threads: everything under "worker" belongs to the room's worker and is touched
+ * only there; the registry (videoroom.c) lives on the signaling thread. */
+#ifndef SB_PLUGINS_VIDEOROOM_ROOM_H
+#define SB_PLUGINS_VIDEOROOM_ROOM_H
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/http.h"
+#include "core/plugin.h"
+#include "core/session.h"
+#include "core/worker.h"
+#include "media/peer.h"
+
+#define VR_ID_LEN 16
+#define VR_TRACK_ID_LEN 48
+#define VR_NAME_LEN 65
+#define VR_MAX_TRACKS 16          /* published per participant */
+#define VR_MAX_SECTIONS 512       /* m-sections of one subscriber PeerConnection */
+
+typedef struct vr_options {
+  int max_participants;
+  int max_publishers;
+  int audio_count;
+  sb_codec_id audio[8];
+  int video_count;
+  sb_codec_id video[8];
+  uint64_t bitrate;              /* REMB cap per published video, bits/s */
+} vr_options;
+
+typedef struct vr_room vr_room;
+typedef struct vr_participant vr_participant;
+typedef struct vr_track vr_track;
+typedef struct vr_section vr_section;
+
+typedef enum {
+  VR_CLIENT_RPC = 0,             /* a WebSocket session */
+  VR_CLIENT_WHIP,                /* an HTTP publisher */
+  VR_CLIENT_WHEP,                /* an HTTP viewer */
+} vr_client;
+
+struct vr_room {
+  gint refs;
+  char name[VR_NAME_LEN];
+  sb_worker *worker;
+  vr_options opts;
+  int members;                   /* signaling thread: joined and not left (admission) */
+  /* worker */
+  GPtrArray *participants;       /* vr_participant*, join order */
+  GHashTable *tracks;            /* id -> vr_track* (owned) */
+  int publishers;
+  GSource *grace_timer;          /* expires unpublished tracks */
+};
+
+struct vr_participant {
+  gint refs;
+  vr_room *room;                 /* a reference */
+  sb_session *session;           /* a reference; NULL for WHIP/WHEP */
+  vr_client client;
+  char id[VR_ID_LEN];
+  char display[VR_NAME_LEN];
+  char target[VR_ID_LEN];        /* WHEP: the participant to view ("" = the first publisher) */
+  bool subscribe_all;
+  /* worker */
+  bool joined;
+  bool left;
+  sb_peer *pub;
+  sb_peer *sub;
+  GPtrArray *tracks;             /* own vr_track* (borrowed from room->tracks) */
+  GPtrArray *sections;           /* vr_section* of the subscriber PeerConnection (owned) */
+  GHashTable *pts;               /* subscriber payload types: "codec/clock/fmtp" -> pt+1 */
+  int next_pt;
+  int offer_version;
+  bool offer_pending;            /* a room.offer awaits room.answer */
+  bool renegotiate;              /* changes made while it was pending */
+  GSource *stats_timer;
+  unsigned stats_interval_ms;
+};
+
+struct vr_track {
+  char id[VR_TRACK_ID_LEN];
+  vr_participant *owner;         /* borrowed: a track goes before its owner */
+  sb_media_kind kind;
+  int media_index;               /* the publisher m-section */
+  sb_peer *pub;                  /* the publisher peer while published (borrowed) */
+  sb_stream_in *in;              /* the inbound stream feeding it, once packets came */
+  sb_codec_desc codec;           /* what it is published with */
+  uint8_t ext_ids[SB_EXT_COUNT]; /* the publisher's extension ids */
+  bool published;
+  bool muted;
+  int64_t unpublished_us;
+  GPtrArray *sections;           /* vr_section* carrying it (borrowed) */
+};
+
+struct vr_section {
+  vr_participant *owner;         /* the subscriber */
+  int index;                     /* m-section of the subscriber PeerConnection */
+  sb_media_kind kind;
+  char track_id[VR_TRACK_ID_LEN];/* "" when inactive */
+  vr_track *track;               /* NULL when inactive or its track went */
+  sb_codec_desc codec;           /* offered: the track's codec with our payload type */
+  uint32_t ssrc;
+  uint32_t rtx_ssrc;
+  sb_stream_out *out;            /* after the first answer */
+};
+
+/* videoroom.c: configuration and the plugin object. */
+const vr_options *vr_default_options(void);
+int vr_republish_grace_s(void);
+bool vr_create_rooms(void);
+extern const sb_plugin vr_plugin;
+/* The room of that name, created if allowed, with one more member (admission:
+ * SB_ERR_ROOM_FULL, SB_ERR_NO_ROOM, SB_ERR_INVALID_PARAMS). Signaling thread. */
+int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg);
+/* One member fewer; the registry forgets an empty room. Signaling thread. */
+void vr_room_release(vr_room *room);
+
+/* room.c (worker unless said) */
+vr_room *vr_room_new(const char *name, const vr_options *opts);   /* any thread */
+vr_room *vr_room_ref(vr_room *r);
+void vr_room_unref(vr_room *r);                                   /* last one: worker */
+vr_participant *vr_participant_new(vr_room *room, vr_client client, sb_session *s,
+                                   const char *display);         /* signaling thread */
+vr_participant *vr_participant_ref(vr_participant *p);
+void vr_participant_unref(vr_participant *p);
+json_t *vr_track_json(const vr_track *t);
+json_t *vr_participant_json(const vr_participant *p);
+void vr_room_notify(vr_room *room, const vr_participant *except, const char *method, json_t *params);
+/* Joins (admission on the worker): NULL, or the error code and message. */
+int vr_join(vr_participant *p, char **msg);
+void vr_leave(vr_participant *p, const char *reason);
+/* Publishes an offer; on success *answer and *tracks (json array). */
+int vr_publish(vr_participant *p, const char *offer, char **answer, json_t **tracks, char **msg);
+void vr_unpublish(vr_participant *p);
+int vr_mute(vr_participant *p, bool muted, int kind, json_t *track_ids, json_t **changed, char **msg);
+json_t *vr_stats(vr_participant *p);
+void vr_stats_interval(vr_participant *p, unsigned ms);
+sb_peer *vr_peer_by_pc(vr_participant *p, const char *pc);
+
+/* subscriber.c (worker) */
+int vr_subscribe(vr_participant *p, json_t *ids, bool all, json_t **subscribed, char **msg);
+int vr_unsubscribe(vr_participant *p, json_t *ids, bool all, json_t **removed, char **msg);
+int vr_answer(vr_participant *p, const char *sdp, int version, char **msg);
+/* A track appeared (or came back): subscribers with "all" get it; sections bound to it rebind. */
+void vr_track_published(vr_track *t);
+/* A track is gone for good: its sections become inactive. */
+void vr_track_removed(vr_track *t);
+/* Sends the next offer if the subscriber's sections changed and none is pending. */
+void vr_renegotiate(vr_participant *p);
+/* Points a section's outbound stream at its track (maps, continuity, keyframe). */
+void vr_section_bind(vr_section *s);
+void vr_sections_free(vr_participant *p);
+/* WHEP: answers a viewer's offer with the target participant's tracks. */
+int vr_whep_answer(vr_participant *p, const char *offer, char **answer, char **msg);
+/* Forwarding: one packet of a publisher's track to every subscriber section. */
+void vr_forward(vr_track *t, sb_pktbuf *pkt, const sb_rtp_view *v);
+
+/* whip.c (signaling thread) */
+void vr_http_init(void);
+void vr_http_shutdown(void);
+
+#endif
