@@ -414,8 +414,14 @@ static void peer_recv_rtp(sb_peer *p, const uint8_t *buf, size_t len, int64_t no
   if (verdict == SB_SEQ_DUPLICATE)
     goto out;
   /* A lone packet far from the sequence (A.1 probation) must not reset NACK state. */
-  if (in->nack_enabled && verdict != SB_SEQ_PROBATION)
+  if (in->nack_enabled && verdict != SB_SEQ_PROBATION) {
+    size_t missing = in->nack.count;
     sb_nack_gen_on_packet(&in->nack, v.seq, now);
+    /* A new gap is asked for at once, as libwebrtc does: the subscribers wait
+     * for the same packet, and their own NACKs give up after a few RTTs. */
+    if (in->nack.count > missing)
+      sb_peer_send_nacks(p, in, now);
+  }
   if (in->kind == SB_MEDIA_VIDEO) {
     if (v.marker)
       in->stats.frames++;
@@ -501,11 +507,20 @@ int sb_peer_send_rtp(sb_peer *p, sb_stream_out *out, sb_pktbuf *pkt, const sb_rt
 
 bool sb_peer_request_keyframe(sb_peer *p, sb_stream_in *in, bool force) {
   int64_t now = sb_now_us();
-  if (!sb_srtp_ready(&p->srtp) || p->closed)
+  if (p->closed)
     return false;
+  if (!sb_srtp_ready(&p->srtp)) {
+    in->keyframe_pending = true; /* sent by the tick once connected */
+    return false;
+  }
   if (!force && in->last_keyframe_request_us &&
-      now - in->last_keyframe_request_us < SB_KEYFRAME_REQUEST_INTERVAL_US)
+      now - in->last_keyframe_request_us < SB_KEYFRAME_REQUEST_INTERVAL_US) {
+    /* Held back, not dropped: the tick sends it when the interval has passed
+     * (a subscriber joining just after another still gets its keyframe). */
+    in->keyframe_pending = true;
     return false;
+  }
+  in->keyframe_pending = false;
   uint8_t buf[64 + SB_SRTP_TRAILER];
   /* RFC 4585 §3.1: a feedback packet is compound unless rtcp-rsize; lead with an RR. */
   sb_rtcp_rr rr = { .ssrc = p->rtcp_ssrc, .block_count = 0 };

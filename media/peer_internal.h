@@ -77,6 +77,8 @@ void sb_peer_setup_streams(sb_peer *p);
 /* peer_rtcp.c */
 void sb_peer_rtcp_recv(sb_peer *p, const uint8_t *buf, size_t len, int64_t now_us);
 void sb_peer_rtcp_tick(sb_peer *p, int64_t now_us);
+/* Sends the NACKs due for one inbound stream now. */
+void sb_peer_send_nacks(sb_peer *p, sb_stream_in *in, int64_t now_us);
 void sb_peer_retransmit(sb_peer *p, sb_stream_out *out, const uint16_t *seqs, int n, int64_t now_us);
 int sb_peer_send_rewritten(sb_peer *p, sb_stream_out *out, sb_pktbuf *pkt, const sb_rtp_view *v,
                            uint16_t seq, uint32_t ts, uint8_t pt, bool as_rtx, bool resend,

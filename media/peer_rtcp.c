@@ -170,27 +170,33 @@ void sb_peer_rtcp_recv(sb_peer *p, const uint8_t *buf, size_t len, int64_t now) 
 
 /* --- what we send --- */
 
-static void send_nacks(sb_peer *p, int64_t now) {
+void sb_peer_send_nacks(sb_peer *p, sb_stream_in *in, int64_t now) {
   int64_t rtt_us = p->rtt_ms >= 0 ? (int64_t)p->rtt_ms * 1000 : RTT_DEFAULT_US;
+  if (sb_nack_gen_take_keyframe_request(&in->nack))
+    sb_peer_request_keyframe(p, in, false);
+  uint16_t seqs[NACK_BATCH];
+  size_t n = sb_nack_gen_collect(&in->nack, now, rtt_us, seqs, NACK_BATCH);
+  if (n == 0)
+    return;
+  uint8_t buf[16 + 8 + 4 * NACK_BATCH + SB_SRTP_TRAILER];
+  size_t cap = sizeof buf - SB_SRTP_TRAILER;
+  sb_rtcp_rr rr = { .ssrc = p->rtcp_ssrc, .block_count = 0 };
+  int a = sb_rtcp_write_rr(buf, cap, &rr);
+  int b = a < 0 ? -1 : sb_rtcp_write_nack(buf + a, cap - (size_t)a, p->rtcp_ssrc, in->ssrc, seqs, n);
+  if (b < 0)
+    return;
+  in->stats.nacks_sent += n;
+  sb_peer_send_rtcp(p, buf, a + b);
+}
+
+/* Retries of NACKs, and keyframe requests held back by the throttle. */
+static void tick_streams(sb_peer *p, int64_t now) {
   for (guint i = 0; i < p->ins->len; i++) {
     sb_stream_in *in = g_ptr_array_index(p->ins, i);
-    if (!in->nack_enabled)
-      continue;
-    if (sb_nack_gen_take_keyframe_request(&in->nack))
-      sb_peer_request_keyframe(p, in, false);
-    uint16_t seqs[NACK_BATCH];
-    size_t n = sb_nack_gen_collect(&in->nack, now, rtt_us, seqs, NACK_BATCH);
-    if (n == 0)
-      continue;
-    uint8_t buf[16 + 8 + 4 * NACK_BATCH + SB_SRTP_TRAILER];
-    size_t cap = sizeof buf - SB_SRTP_TRAILER;
-    sb_rtcp_rr rr = { .ssrc = p->rtcp_ssrc, .block_count = 0 };
-    int a = sb_rtcp_write_rr(buf, cap, &rr);
-    int b = a < 0 ? -1 : sb_rtcp_write_nack(buf + a, cap - (size_t)a, p->rtcp_ssrc, in->ssrc, seqs, n);
-    if (b < 0)
-      continue;
-    in->stats.nacks_sent += n;
-    sb_peer_send_rtcp(p, buf, a + b);
+    if (in->nack_enabled)
+      sb_peer_send_nacks(p, in, now);
+    if (in->keyframe_pending && now - in->last_keyframe_request_us >= SB_KEYFRAME_REQUEST_INTERVAL_US)
+      sb_peer_request_keyframe(p, in, true);
   }
 }
 
@@ -293,7 +299,7 @@ static void send_reports(sb_peer *p, int64_t now) {
 }
 
 void sb_peer_rtcp_tick(sb_peer *p, int64_t now) {
-  send_nacks(p, now);
+  tick_streams(p, now);
   if (now >= p->next_report_us) {
     send_reports(p, now);
     /* RFC 3550 §6.3.1: randomise the interval (here 0.75..1.25 of it). */

@@ -23,7 +23,15 @@ void sb_stream_in_init(sb_stream_in *in, const sb_media_desc *d, uint32_t ssrc, 
   in->rtx_ssrc = rtx_ssrc;
   uint32_t clock = d->codec_count > 0 ? d->codecs[0].clock_rate : 90000;
   sb_recv_stats_init(&in->stats, clock ? clock : 90000);
-  sb_nack_gen_init(&in->nack, NULL);
+  /* NACK at once on a gap (no reordering delay, like libwebrtc); retries every
+   * max(RTT, 20 ms), ten tries, for at most a second. */
+  sb_nack_config nack = {
+    .reorder_delay_us = 0,
+    .min_retry_us = 20000,
+    .max_age_us = 1000000,
+    .max_tries = 10,
+  };
+  sb_nack_gen_init(&in->nack, &nack);
   if (d->codec_count > 0)
     sb_stream_in_set_codec(in, d, d->codecs[0].pt);
 }

@@ -40,6 +40,7 @@ typedef struct sb_stream_in {
   bool fir_enabled;
   uint8_t fir_seq;           /* RFC 5104 §4.3.1.1 command sequence number */
   int64_t last_keyframe_request_us;
+  bool keyframe_pending;     /* a request held back by the throttle, sent by the tick */
   uint32_t last_sr_ntp_mid;  /* middle 32 bits of the last SR's NTP time, 0 before any */
   int64_t last_sr_recv_us;   /* monotonic arrival time of that SR */
   void *plugin_data;
