@@ -205,12 +205,14 @@ sb_seq_verdict sb_recv_stats_update(sb_recv_stats *s, uint16_t seq, uint32_t rtp
                                     int64_t arrival_us, uint32_t bytes, bool rtx) {
   s->packets++;
   s->bytes += bytes;
-  if (rtx)
-    s->retransmissions++;
   s->last_packet_us = arrival_us;
   sb_rate_add(&s->rate, arrival_us, bytes);
 
   sb_seq_verdict v = update_seq(s, seq, rtx);
+  /* Only an RTX packet that fills a hole recovers something; senders also use
+   * RTX to probe bandwidth with packets the receiver already has. */
+  if (rtx && v != SB_SEQ_DUPLICATE)
+    s->retransmissions++;
 
   /* A retransmission was sent late on purpose and a duplicate is the same
    * packet again: neither says anything about the network's jitter. A packet A.1

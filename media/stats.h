@@ -70,7 +70,7 @@ typedef struct sb_recv_stats {
                                 (re)started (A.1 "received") */
   uint64_t duplicates;
   uint64_t reordered;        /* late, not seen before, not a retransmission */
-  uint64_t retransmissions;  /* packets that arrived via RTX or after a NACK */
+  uint64_t retransmissions;  /* RTX packets that filled a hole (duplicates not counted) */
   uint64_t frames;           /* video: packets with the marker bit */
   uint64_t keyframes;
   uint64_t nacks_sent;       /* sequence numbers requested */

@@ -166,6 +166,17 @@ static void sub_on_state(sb_peer *peer, sb_peer_state state, const char *reason,
   if (reason)
     json_object_set_new(params, "reason", json_string(reason));
   notify_self(p, "peer.state", params);
+  if (state == SB_PEER_CONNECTED) {
+    /* What was forwarded before the subscriber could receive it is lost, the
+     * keyframe asked for at subscription time included: ask again. Not every
+     * receiver asks by itself (aiortc, WHEP players). */
+    for (guint i = 0; i < p->sections->len; i++) {
+      vr_section *s = g_ptr_array_index(p->sections, i);
+      if (s->track && s->track->in && s->track->pub && s->kind == SB_MEDIA_VIDEO)
+        sb_peer_request_keyframe(s->track->pub, s->track->in, false);
+    }
+    return;
+  }
   if (state != SB_PEER_FAILED && state != SB_PEER_CLOSED)
     return;
   sb_info("room %s: %s's subscriber %s: %s", p->room->name, p->id, sb_peer_state_name(state),

@@ -260,8 +260,10 @@ static void test_seq_late_retransmission_is_not_a_restart(void) {
   g_assert_cmpint(sb_recv_stats_cumulative_lost(&s), ==, 0);
   g_assert_cmpuint(s.retransmissions, ==, 2);
   g_assert_cmpuint(s.reordered, ==, 0); /* late on purpose, not network reordering */
-  /* A retransmission of something already received is a duplicate. */
+  /* A retransmission of something already received is a duplicate, and an RTX
+   * probe like that recovers nothing: it is not counted as a retransmission. */
   g_assert_cmpint(feed_rtx(&s, 700, 1102000), ==, SB_SEQ_DUPLICATE);
+  g_assert_cmpuint(s.retransmissions, ==, 2);
 }
 
 static void test_seq_late_media_packets_follow_a1(void) {
