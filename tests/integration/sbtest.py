@@ -12,6 +12,9 @@ What is here:
   CounterVideoTrack   VideoStreamTrack drawing a frame counter into the pixels
   decode_counter()    reads that counter back from a (decoded) frame
   EchoPeer            an aiortc peer (counter video + audio) that counts what it gets back
+                      (also the publisher of the room tests: send_direction="sendonly")
+  RoomSubscriber      an aiortc subscriber of a video room: answers room.offer, decodes
+                      the counters of every track it receives (docs/API.md "Video rooms")
   run_test()          runs an async test body under a global timeout, reports, exits
 
 Every wait is bounded by a timeout; every process started here is stopped in a
@@ -314,6 +317,7 @@ class RpcClient:
         self._arrival = asyncio.Event()
         self.closed = None            # (code, reason) once closed
         self.session = None
+        self._listeners = {}          # method -> [callback(params)]
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
@@ -346,6 +350,13 @@ class RpcClient:
                 elif isinstance(msg, dict) and "method" in msg:
                     self.notifications.append((time.monotonic(), msg))
                     self._arrival.set()
+                    for fn in list(self._listeners.get(msg["method"], ())):
+                        try:
+                            r = fn(msg.get("params") or {})
+                            if asyncio.iscoroutine(r):
+                                asyncio.ensure_future(r)
+                        except Exception:  # noqa: BLE001 - a listener's bug is not the reader's
+                            traceback.print_exc()
                 else:
                     self._unmatched.put_nowait(msg)
         except Exception:  # noqa: BLE001 - connection closed abnormally
@@ -439,6 +450,12 @@ class RpcClient:
                 await asyncio.wait_for(self._arrival.wait(), left)
             except asyncio.TimeoutError:
                 pass
+
+    def on(self, method, fn):
+        """Also call fn(params) for every later notification `method` (as it
+        arrives; a coroutine it returns is scheduled). wait_notification still
+        sees them."""
+        self._listeners.setdefault(method, []).append(fn)
 
     def notifications_of(self, method):
         return [m.get("params") or {} for _, m in self.notifications if m.get("method") == method]
@@ -602,7 +619,8 @@ class EchoPeer:
     back. offer() → SDP text; set_answer(sdp); then video_frames, decoded
     (list of (monotonic time, counter or None)), audio_frames grow."""
 
-    def __init__(self, video=True, audio=True, fps=30, width=320, height=240):
+    def __init__(self, video=True, audio=True, fps=30, width=320, height=240,
+                 send_direction=None):
         from aiortc import RTCPeerConnection
         patch_aioice()
         self.pc = RTCPeerConnection()
@@ -612,6 +630,9 @@ class EchoPeer:
             self.pc.addTrack(self.video_track)
         if self.audio_track:
             self.pc.addTrack(self.audio_track)
+        if send_direction:          # e.g. "sendonly" for a room publisher
+            for t in self.pc.getTransceivers():
+                t.direction = send_direction
         self.video_frames = 0
         self.decoded = []
         self.audio_frames = 0
@@ -684,6 +705,186 @@ class EchoPeer:
                 await asyncio.wait_for(t, 2)
             except BaseException:  # noqa: BLE001
                 pass
+
+
+class RoomSubscriber:
+    """The subscriber side of a video-room participant, in aiortc: answers every
+    room.offer of `client` (in order; room.answer with its version), applies the
+    server's trickle for pc "subscriber", and decodes what arrives.
+
+    offers          room.offer params in arrival order (each with "answered": True
+                    or the error text)
+    track_of_mid    mid -> {"track", "participant", "kind"} from the latest offer
+    decoded         mid -> [(monotonic time, counter or None)] for video
+    audio_frames    mid -> audio frames received
+    errors          exceptions from receiving or negotiating
+    plis_sent       keyframe requests sent (with keyframe_requests=True)
+
+    keyframe_requests=True makes it ask for a keyframe (RTCP PLI) every second on a
+    video m-section that has decoded nothing for a second, as browsers do; aiortc
+    on its own never asks, so by default it shows whether the server gets a new
+    subscriber its first keyframe by itself.
+    """
+
+    def __init__(self, client, keyframe_requests=False):
+        self.client = client
+        self.keyframe_requests = keyframe_requests
+        self.plis_sent = 0
+        self._ssrc_of_mid = {}
+        self.pc = None
+        self.offers = []
+        self.track_of_mid = {}
+        self.decoded = {}
+        self.audio_frames = {}
+        self.errors = []
+        self._tasks = []
+        self._lock = asyncio.Lock()
+        client.on("room.offer", self._on_offer)
+        client.on("trickle", self._on_trickle)
+
+    def _on_offer(self, params):
+        self._tasks.append(asyncio.ensure_future(self._answer(params)))
+
+    async def _answer(self, params):
+        from aiortc import RTCPeerConnection, RTCSessionDescription
+        async with self._lock:
+            rec = dict(params, answered=None)
+            self.offers.append(rec)
+            try:
+                if self.pc is None:
+                    patch_aioice()
+                    self.pc = RTCPeerConnection()
+                    self.pc.on("track", self._on_track)
+                await asyncio.wait_for(self.pc.setRemoteDescription(
+                    RTCSessionDescription(sdp=params["sdp"], type="offer")), 10)
+                answer = await asyncio.wait_for(self.pc.createAnswer(), 10)
+                await asyncio.wait_for(self.pc.setLocalDescription(answer), 10)
+                for t in params.get("tracks") or []:
+                    self.track_of_mid[t.get("mid")] = t
+                self._ssrc_of_mid.update(_first_ssrc_by_mid(params["sdp"]))
+                if self.keyframe_requests and not any(
+                        getattr(t, "_keyframe_loop", False) for t in self._tasks):
+                    loop_task = asyncio.ensure_future(self._keyframe_loop())
+                    loop_task._keyframe_loop = True
+                    self._tasks.append(loop_task)
+                await self.client.call("room.answer", {"sdp": self.pc.localDescription.sdp,
+                                                       "version": params.get("version")})
+                rec["answered"] = True
+            except Exception as e:  # noqa: BLE001
+                rec["answered"] = f"{type(e).__name__}: {e}"
+                self.errors.append(f"room.offer v{params.get('version')}: {e!r}")
+
+    async def _on_trickle(self, params):
+        if params.get("pc") != "subscriber" or not params.get("candidate") or self.pc is None:
+            return
+        from aiortc.sdp import candidate_from_sdp
+        try:
+            cand = candidate_from_sdp(params["candidate"].split(":", 1)[1])
+            cand.sdpMid = params.get("sdpMid")
+            cand.sdpMLineIndex = params.get("sdpMLineIndex")
+            if cand.sdpMid is None and cand.sdpMLineIndex is None:
+                cand.sdpMLineIndex = 0
+            await self.pc.addIceCandidate(cand)
+        except Exception as e:  # noqa: BLE001
+            self.errors.append(f"trickle: {e!r}")
+
+    def _on_track(self, track):
+        mid = None
+        for t in self.pc.getTransceivers():
+            if t.receiver.track is track:
+                mid = t.mid
+        self._tasks.append(asyncio.ensure_future(self._consume(track, mid)))
+
+    async def _consume(self, track, mid):
+        from aiortc.mediastreams import MediaStreamError
+        try:
+            while True:
+                frame = await track.recv()
+                if track.kind == "video":
+                    self.decoded.setdefault(mid, []).append((time.monotonic(), decode_counter(frame)))
+                else:
+                    self.audio_frames[mid] = self.audio_frames.get(mid, 0) + 1
+        except MediaStreamError:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            self.errors.append(f"mid {mid}: {e!r}")
+
+    async def _keyframe_loop(self):
+        while True:
+            await asyncio.sleep(1.0)
+            if self.pc is None or self.pc.connectionState != "connected":
+                continue
+            now = time.monotonic()
+            for t in self.pc.getTransceivers():
+                ssrc = self._ssrc_of_mid.get(t.mid)
+                if t.kind != "video" or ssrc is None or not (self.track_of_mid.get(t.mid) or {}).get("track"):
+                    continue
+                frames = self.decoded.get(t.mid) or []
+                if not frames or now - frames[-1][0] > 1.0:
+                    try:
+                        await t.receiver._send_rtcp_pli(ssrc)
+                        self.plis_sent += 1
+                    except Exception as e:  # noqa: BLE001
+                        self.errors.append(f"PLI: {e!r}")
+
+    def mids_of(self, track_id):
+        return [m for m, t in self.track_of_mid.items() if t.get("track") == track_id]
+
+    def frames_of(self, track_id, since=0.0):
+        """[(time, counter or None)] decoded on the m-sections carrying track_id."""
+        out = []
+        for m in self.mids_of(track_id):
+            out += [x for x in self.decoded.get(m, []) if x[0] >= since]
+        return sorted(out, key=lambda x: x[0])
+
+    def audio_of(self, track_id):
+        return sum(self.audio_frames.get(m, 0) for m in self.mids_of(track_id))
+
+    async def wait_frames(self, track_id, n, timeout, since=0.0):
+        deadline = time.monotonic() + timeout
+        while len(self.frames_of(track_id, since)) < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        return len(self.frames_of(track_id, since))
+
+    async def close(self):
+        for t in self._tasks:
+            t.cancel()
+        if self.pc is not None:
+            try:
+                await asyncio.wait_for(self.pc.close(), 10)
+            except Exception as e:  # noqa: BLE001
+                self.errors.append(f"close: {e!r}")
+        for t in self._tasks:
+            try:
+                await asyncio.wait_for(t, 2)
+            except BaseException:  # noqa: BLE001
+                pass
+
+
+def _first_ssrc_by_mid(sdp):
+    """mid -> the first a=ssrc of its m-section (the media SSRC, before RTX)."""
+    out, mid, ssrc = {}, None, None
+    for line in sdp.splitlines() + ["m="]:
+        if line.startswith("m="):
+            if mid is not None and ssrc is not None:
+                out[mid] = ssrc
+            mid = ssrc = None
+        elif line.startswith("a=mid:"):
+            mid = line[6:].strip()
+        elif line.startswith("a=ssrc:") and ssrc is None:
+            ssrc = int(line[7:].split(" ")[0])
+    return out
+
+
+def counter_check(frames, sent):
+    """(frames, valid, in_sent, increasing_pairs, pairs) for [(time, counter)]."""
+    valid = [c for _, c in frames if c is not None]
+    in_sent = sum(1 for c in valid if c in sent)
+    pairs = list(zip(valid, valid[1:]))
+    inc = sum(1 for a, b in pairs if b > a)
+    return len(frames), len(valid), in_sent, inc, len(pairs)
 
 
 # --------------------------------------------------------------------------

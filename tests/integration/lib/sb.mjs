@@ -11,6 +11,10 @@
 //   ... finally: await browser.close(); await stopServer(server);
 //   process.exit(tap.summary());
 //
+// Pages of the tests themselves (tests/integration/pages/) are served from a
+// temporary copy of demos/: `const demos = makeDemosDir();` then
+// startServer({ overrides: [demos.override] }) and demos.remove() when done.
+//
 // Files go to test-results/ at the repository root: <test>-server.log (the server's
 // output) and <test>-browser.log (the pages' console).
 
