@@ -132,3 +132,11 @@ const sb_http_route *sb_http_route_find(const char *path) {
   }
   return NULL;
 }
+
+int sb_http_route_count(void) { return routes ? (int)routes->len : 0; }
+
+const sb_http_route *sb_http_route_get(int index) {
+  if (routes == NULL || index < 0 || (guint)index >= routes->len)
+    return NULL;
+  return g_ptr_array_index(routes, index);
+}

@@ -31,7 +31,7 @@ sb_http_request *sb_http_request_new(const sb_http_ops *ops, void *transport, co
 
 const char *sb_http_method(const sb_http_request *r);   /* "POST" */
 const char *sb_http_path(const sb_http_request *r);     /* "/whip/room1" (decoded, no query) */
-const char *sb_http_query(const sb_http_request *r);    /* "a=1&b=2" or "" */
+const char *sb_http_query(const sb_http_request *r);    /* "a=1&b=x%20y" (percent-encoded) or "" */
 const char *sb_http_remote(const sb_http_request *r);   /* client IP */
 /* A request header by name (case-insensitive), NULL when absent. */
 const char *sb_http_header(const sb_http_request *r, const char *name);
@@ -60,5 +60,8 @@ typedef struct sb_http_route {
 } sb_http_route;
 /* The route for a path, or NULL. */
 const sb_http_route *sb_http_route_find(const char *path);
+/* Iterates the routes in the order they were added (signaling mounts each one). */
+int sb_http_route_count(void);
+const sb_http_route *sb_http_route_get(int index);
 
 #endif

@@ -58,6 +58,8 @@ static int signaling_start(sb_config *cfg) {
       (size_t)sb_config_get_int_range(cfg, "http", "max_message_size", 256 * 1024, 1024, 64 << 20);
   config.max_queue_bytes =
       (size_t)sb_config_get_int_range(cfg, "http", "max_queue_bytes", 8 << 20, 64 * 1024, 1 << 30);
+  config.max_body_size =
+      (size_t)sb_config_get_int_range(cfg, "http", "max_body_size", 256 * 1024, 1024, 64 << 20);
   config.ping_interval_s = (int)sb_config_get_int_range(cfg, "http", "ping_interval", 20, 1, 3600);
   config.ping_timeout_s = (int)sb_config_get_int_range(cfg, "http", "ping_timeout", 60, 2, 7200);
   if (config.ping_timeout_s <= config.ping_interval_s)
@@ -66,8 +68,9 @@ static int signaling_start(sb_config *cfg) {
   lws_set_log_level(LLL_ERR | LLL_WARN | (sb_log_get_level() >= SB_LOG_DEBUG ? LLL_NOTICE : 0),
                     lws_log_emit);
 
-  /* One protocol for both: plain HTTP requests are served by the mount, and a
-   * WebSocket upgrade with or without the "switchboard" subprotocol lands here. */
+  /* One protocol for everything: a WebSocket upgrade with or without the
+   * "switchboard" subprotocol lands here, and so do the plain HTTP requests for
+   * the plugins' routes (http.c mounts them); the rest is served by the mount. */
   protocols[0] = (struct lws_protocols){
     .name = "switchboard",
     .callback = sb_ws_callback,
@@ -94,7 +97,7 @@ static int signaling_start(sb_config *cfg) {
                    ? config.address
                    : NULL;
   info.protocols = protocols;
-  info.mounts = &mount;
+  info.mounts = sb_http_start(protocols[0].name, &mount);
   info.retry_and_idle_policy = &retry;
   info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                  LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -128,6 +131,7 @@ static void signaling_stop(void) {
     lws_context_destroy(context);
     context = NULL;
   }
+  sb_http_stop();
   g_clear_pointer(&lws_loop, g_main_loop_unref);
   g_free(config.address);
   g_free(config.demos_dir);

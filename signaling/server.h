@@ -1,6 +1,7 @@
 /* Switchboard — the signaling server: libwebsockets on the main thread's GLib
- * loop, serving the WebSocket JSON-RPC endpoint and the static demo pages.
- * Everything in signaling/ runs on that thread unless said otherwise. */
+ * loop, serving the WebSocket JSON-RPC endpoint, the plugins' HTTP routes
+ * (core/http.h) and the static demo pages. Everything in signaling/ runs on that
+ * thread unless said otherwise. */
 #ifndef SB_SIGNALING_SERVER_H
 #define SB_SIGNALING_SERVER_H
 
@@ -18,6 +19,7 @@ typedef struct sb_signaling_config {
   char *ws_path;             /* WebSocket endpoint, "/ws" */
   size_t max_message_size;   /* bytes of one JSON-RPC message */
   size_t max_queue_bytes;    /* unsent output per connection before it is dropped */
+  size_t max_body_size;      /* bytes of one HTTP request body for a route; more: 413 */
   int ping_interval_s;       /* WebSocket ping after this much silence */
   int ping_timeout_s;        /* hang up when nothing arrives for this long */
 } sb_signaling_config;
@@ -33,6 +35,19 @@ size_t sb_ws_conn_size(void);
 int sb_ws_connection_count(void);
 /* Shutdown: every connection flushes its queue and closes with 1001 "going away". */
 void sb_ws_close_all(void);
+
+/* http.c: plain HTTP requests for the routes of core/http.h, and /healthz.
+ * The lws mounts that send the routes' paths to the protocol callback, chained in
+ * front of next (the static files); valid until sb_http_stop. */
+const struct lws_http_mount *sb_http_start(const char *protocol, const struct lws_http_mount *next);
+/* After lws_context_destroy. */
+void sb_http_stop(void);
+/* Every callback reason that is not the WebSocket's: route requests are handled
+ * here, the rest is left to lws_callback_http_dummy (static files, 404). */
+int sb_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+/* Answers queued from other threads: asks for writeable callbacks
+ * (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+void sb_http_wake(void);
 
 /* rpc.c: one complete text message from a session. */
 void sb_rpc_handle(sb_session *s, const char *text, size_t len);

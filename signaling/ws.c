@@ -178,6 +178,23 @@ void sb_ws_close_all(void) {
   }
 }
 
+/* Connections with queued messages (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+static void wake_pending(void) {
+  if (conns == NULL)
+    return;
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, conns);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    ws_conn *w = key;
+    g_mutex_lock(&w->lock);
+    bool pending = !g_queue_is_empty(&w->tx) || w->overflow;
+    g_mutex_unlock(&w->lock);
+    if (pending)
+      lws_callback_on_writable(w->wsi);
+  }
+}
+
 /* Only upgrades on the configured path become sessions. */
 static bool path_ok(struct lws *wsi) {
   char uri[256];
@@ -209,25 +226,15 @@ int sb_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
       conn_close(c);
     return 0;
   case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-    /* Messages queued from workers: ask for writeable callbacks. */
-    if (conns) {
-      GHashTableIter it;
-      gpointer key;
-      g_hash_table_iter_init(&it, conns);
-      while (g_hash_table_iter_next(&it, &key, NULL)) {
-        ws_conn *w = key;
-        g_mutex_lock(&w->lock);
-        bool pending = !g_queue_is_empty(&w->tx) || w->overflow;
-        g_mutex_unlock(&w->lock);
-        if (pending)
-          lws_callback_on_writable(w->wsi);
-      }
-    }
+    /* Output queued from workers: ask for writeable callbacks. */
+    wake_pending();
+    sb_http_wake();
     return 0;
   case LWS_CALLBACK_PROTOCOL_DESTROY:
     g_clear_pointer(&conns, g_hash_table_destroy);
     return 0;
   default:
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
+    /* Plain HTTP: the plugins' routes, static files. */
+    return sb_http_callback(wsi, reason, user, in, len);
   }
 }

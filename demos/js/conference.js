@@ -9,7 +9,8 @@
 // Each remote participant gets a tile; the offer's `tracks` list says which m-section
 // (mid) carries which participant's track.
 //
-// URL parameters: room, name, autostart=1 (join at once), qos=1 (overlay on).
+// URL parameters: room, name, autostart=1 (join at once), qos=1 (overlay on),
+// res=WxH (camera size, e.g. 320x240).
 // For tests, window.conference is the page's state (see `state` below).
 
 import { CLIENT_ERROR, connect, defaultUrl, linkPeerConnection } from './switchboard.js';
@@ -59,6 +60,7 @@ const state = {
   serverStatsAt: 0,     // performance.now() of it
   prevStats: new Map(), // getStats id -> previous entry (for rates)
   statsTimer: null,
+  recoveries: { publisher: [], subscriber: [] }, // times of automatic restarts (recover())
   errors: [],           // every error shown, as text (for tests)
   get tileCount() { return ui.grid.childElementCount; },
   join: () => join(),
@@ -139,16 +141,42 @@ function setPhase(phase) {
 // ------------------------------------------------------------------- tiles
 
 function initials(name) {
-  const words = String(name).trim().split(/[\s_.-]+/).filter(Boolean);
-  const s = words.length > 1 ? words[0][0] + words[1][0] : (words[0] ?? '?').slice(0, 2);
+  const words = String(name).trim().split(/\s+/).filter(Boolean);
+  const s = words.length > 1 ? words[0][0] + words[1][0] : (words[0] ?? '?')[0];
   return s.toUpperCase();
 }
 
+// Gallery layout: the number of columns that gives the largest 4:3 tiles while
+// every tile fits in the window (without scrolling when it can); one column on
+// narrow screens. data-cols alone (CSS) is the fallback.
+const TILE_ASPECT = 4 / 3;
+const MIN_TILE_HEIGHT = 160;
 function layoutGrid() {
-  const n = ui.grid.childElementCount;
-  ui.grid.dataset.cols = String(n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : 4);
-  ui.grid.dataset.count = String(n);
+  const grid = ui.grid;
+  const n = grid.childElementCount;
+  grid.dataset.count = String(n);
+  const width = grid.clientWidth;
+  if (n === 0 || width === 0) {
+    grid.dataset.cols = '1';
+    grid.style.removeProperty('grid-template-columns');
+    return;
+  }
+  const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
+  const top = grid.getBoundingClientRect().top + window.scrollY;
+  const height = Math.max(window.innerHeight - top - 16, MIN_TILE_HEIGHT);
+  let best = { cols: 1, w: 0 };
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const byWidth = (width - gap * (cols - 1)) / cols;
+    const byHeight = Math.max((height - gap * (rows - 1)) / rows, MIN_TILE_HEIGHT) * TILE_ASPECT;
+    const w = Math.floor(Math.min(byWidth, byHeight));
+    if (w > best.w) best = { cols, w };
+  }
+  if (width < 640) best = { cols: 1, w: width };
+  grid.dataset.cols = String(Math.min(best.cols, 4));
+  grid.style.gridTemplateColumns = `repeat(${best.cols}, ${best.w}px)`;
 }
+window.addEventListener('resize', () => layoutGrid());
 
 function makeTile(p) {
   const el = ui.template.content.firstElementChild.cloneNode(true);
@@ -277,7 +305,7 @@ function renderTile(p) {
     const auds = publishedOf(p, 'audio');
     const everVideo = [...p.tracks.values()].some((t) => t.kind === 'video');
     audioOff = auds.length === 0 || auds.every((t) => t.muted);
-    if (vids.length === 0) { video = everVideo ? 'off' : 'none'; why = everVideo ? 'Camera off' : 'No camera'; }
+    if (vids.length === 0) { video = everVideo ? 'off' : 'none'; why = everVideo ? 'Camera off' : 'No video'; }
     else if (vids.every((t) => t.muted)) { video = 'off'; why = 'Camera off'; }
     else if (!p.media.video) { video = 'waiting'; why = 'Connecting…'; }
     else if (tile.video.readyState < 2 || p.media.video.muted) { video = 'waiting'; why = 'Waiting for video…'; }
@@ -388,8 +416,9 @@ function attachHandlers(client) {
     if (!inRoom() || (p.pc !== 'publisher' && p.pc !== 'subscriber')) return;
     state.serverState[p.pc] = p.state;
     updatePcBadge(p.pc);
-    if (p.state === 'failed' || (p.state === 'closed' && p.reason)) {
+    if (p.state === 'failed' || p.state === 'closed') {
       showError(`Server ${p.pc}`, { message: `${p.state}: ${p.reason ?? 'no reason given'}` });
+      recover(client, p.pc);
     }
   });
 
@@ -518,11 +547,17 @@ function rememberInUrl(room, display) {
 }
 
 // Camera and microphone, or whichever of them exists; null when neither.
+// ?res=WxH asks the camera for that size (e.g. 320x240 for many participants).
+function videoConstraints() {
+  const m = /^(\d{2,4})x(\d{2,4})$/.exec(new URLSearchParams(location.search).get('res') ?? '');
+  return m ? { width: { ideal: Number(m[1]) }, height: { ideal: Number(m[2]) } } : true;
+}
+
 async function getMedia() {
   try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video: videoConstraints() });
   } catch (err) {
-    for (const only of [{ audio: true }, { video: true }]) {
+    for (const only of [{ audio: true }, { video: videoConstraints() }]) {
       try {
         const stream = await navigator.mediaDevices.getUserMedia(only);
         showError('Camera/microphone', { message: `${err.message || err.name}; joined with ${Object.keys(only)[0]} only` });
@@ -552,7 +587,11 @@ async function publish(client, generation) {
   ui.mic.disabled = !stream.getAudioTracks().length;
   ui.cam.disabled = !stream.getVideoTracks().length;
   renderTile(state.self);
+  await publishStream(client, stream);
+}
 
+// The publisher PeerConnection: offer our tracks, room.publish, apply the answer.
+async function publishStream(client, stream) {
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   state.pcs.publisher = pc;
   state.serverState.publisher = null;
@@ -593,9 +632,8 @@ function createSubscriber(client) {
   state.links.subscriber = linkPeerConnection(client, pc, 'subscriber', {
     onError: (err, what) => { if (state.pcs.subscriber === pc) showError(`Subscriber ${what}`, err); },
   });
-  // Tracks are attached after each offer is applied (syncReceivers); a track
-  // event alone (e.g. one for an m-section the map does not know) changes nothing.
-  pc.addEventListener('track', () => {});
+  // Tracks are attached after each offer is applied (syncReceivers), from the
+  // offer's mid -> track map; track events alone change nothing.
   updatePcBadge('subscriber');
   return pc;
 }
@@ -615,6 +653,40 @@ async function applyOffer(client, pc, params, generation) {
   await done;
   state.offerVersion = params.version;
   state.offers++;
+}
+
+// A PeerConnection the server reports failed or closed is gone there (docs/API.md,
+// peer.state): drop ours too and start a new one — publish again, or ask for a new
+// subscriber offer (room.subscribe makes the server create a new subscriber
+// PeerConnection with every subscription). At most RECOVERIES per minute per pc.
+const RECOVERIES = 3;
+function recover(client, pcId) {
+  if (!state.pcs[pcId]) return;
+  closePc(pcId);
+  if (pcId === 'subscriber') {
+    state.midMap = new Map();
+    state.subChain = Promise.resolve();
+    syncReceivers(); // tiles wait for the new PeerConnection
+  } else {
+    state.published = false;
+  }
+  const now = performance.now();
+  const recent = (state.recoveries[pcId] = state.recoveries[pcId].filter((t) => now - t < 60000));
+  if (recent.length >= RECOVERIES) {
+    showError(pcId === 'publisher' ? 'Publisher' : 'Subscriber',
+      { message: 'keeps failing; giving up — Leave and join again' });
+    return;
+  }
+  recent.push(now);
+  const generation = state.generation;
+  setTimeout(() => {
+    if (generation !== state.generation || state.client !== client || state.pcs[pcId]) return;
+    if (pcId === 'publisher') {
+      if (state.local) publishStream(client, state.local);
+    } else {
+      client.call('room.subscribe', { all: true }).catch((err) => showError('room.subscribe', err));
+    }
+  }, 1000);
 }
 
 // ------------------------------------------------------------------ mute
@@ -690,6 +762,7 @@ function teardown() {
   state.subChain = Promise.resolve();
   state.serverStats = null;
   state.prevStats.clear();
+  state.recoveries = { publisher: [], subscriber: [] };
   for (const v of ui.grid.querySelectorAll('video, audio')) v.srcObject = null;
   ui.grid.replaceChildren();
   layoutGrid();
