@@ -71,16 +71,23 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def proc_sched_ns(pid):
-    """Sum of the live threads' on-CPU time (schedstat), ns."""
-    total = 0
+def proc_sched(pid):
+    """Sums over the live threads' schedstat: (ns on a CPU, ns waiting on a run
+    queue). The second says how much the process was starved of CPU."""
+    run = wait = 0
     for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
         try:
             with open(path) as f:
-                total += int(f.read().split()[0])
+                v = f.read().split()
+            run += int(v[0])
+            wait += int(v[1])
         except (OSError, ValueError, IndexError):
             pass
-    return total
+    return run, wait
+
+
+def proc_sched_ns(pid):
+    return proc_sched(pid)[0]
 
 
 def proc_status(pid, key):
@@ -345,8 +352,8 @@ class Switchboard:
 
         async def on_offer(p):
             try:
-                if "id" in sub:   # a renegotiation: not expected with one publisher
-                    log(f"switchboard: renegotiation offer version {p.get('version')} ignored")
+                if "id" in sub:
+                    # A renegotiation: only when the publisher leaves, at the end.
                     return
                 r = await load.cmd("subscriber", offer=p["sdp"])
                 sub["id"] = r["id"]
@@ -733,8 +740,8 @@ async def run_one(server_cls, n, args, out_root):
             await asyncio.sleep(2)
 
         await load.cmd("reset")
-        c0 = (proc_cpu_s(spid), proc_sched_ns(spid)) if spid else (0, 0)
-        l0 = (proc_cpu_s(lpid), proc_sched_ns(lpid))
+        c0 = (proc_cpu_s(spid),) + proc_sched(spid) if spid else (0, 0, 0)
+        l0 = (proc_cpu_s(lpid),) + proc_sched(lpid)
         m0 = machine_busy()
         la0 = loadavg()
         t0 = time.monotonic()
@@ -749,8 +756,8 @@ async def run_one(server_cls, n, args, out_root):
         await asyncio.sleep(args.window)
         stats = await load.cmd("stats")
         t1 = time.monotonic()
-        c1 = (proc_cpu_s(spid), proc_sched_ns(spid)) if spid else (0, 0)
-        l1 = (proc_cpu_s(lpid), proc_sched_ns(lpid))
+        c1 = (proc_cpu_s(spid),) + proc_sched(spid) if spid else (0, 0, 0)
+        l1 = (proc_cpu_s(lpid),) + proc_sched(lpid)
         m1 = machine_busy()
         rss1 = proc_status(spid, "VmRSS") if spid else 0
         threads = proc_status(spid, "Threads") if spid else 0
@@ -793,6 +800,10 @@ async def run_one(server_cls, n, args, out_root):
             "delay_p99_us": stats["delay"]["p99_us"],
             "delay_max_us": stats["delay"]["max_us"],
             "video_delay_p99_us": stats["delay_video"]["p99_us"],
+            # Time the threads spent runnable but waiting for a CPU, ms per second
+            # of window (all threads together): > 0 means the process was starved.
+            "server_runq_ms_per_s": round((c1[2] - c0[2]) / 1e6 / dt, 1),
+            "client_runq_ms_per_s": round((l1[2] - l0[2]) / 1e6 / dt, 1),
             "client_cpu_pct": round(100 * (l1[0] - l0[0]) / dt, 1),
             "client_us_per_pkt": round((l1[1] - l0[1]) / 1e3 / pkts, 2) if pkts else None,
             "machine_busy_pct": round(100 * (m1[0] - m0[0]) / max(1, m1[1] - m0[1]), 1),
@@ -816,7 +827,7 @@ async def run_one(server_cls, n, args, out_root):
             problems.append(f"{stats['foreign']} packets without our trailer")
         res["checks"] = problems or "ok"
         if not spid:   # no server: only the agent's numbers mean anything
-            for k in ("server_cpu_s", "server_cpu_pct", "server_us_per_pkt",
+            for k in ("server_runq_ms_per_s", "server_cpu_s", "server_cpu_pct", "server_us_per_pkt",
                       "server_us_per_pkt_schedstat", "server_rss0_mb", "server_rss_mb",
                       "rss_per_sub_mb", "server_threads"):
                 res[k] = None
@@ -825,8 +836,12 @@ async def run_one(server_cls, n, args, out_root):
         if problems:
             res["error"] = "; ".join(problems)
     except Exception as e:  # noqa: BLE001 - reported in the table, the run goes on
-        res["error"] = f"{type(e).__name__}: {e}"
-        log(f"{server_cls.name} N={n}: FAILED: {res['error']}")
+        res["error"] = f"{type(e).__name__}: {e}" if str(e) else f"{type(e).__name__} (a step timed out)"
+        states = {}
+        for st in load.states.values():
+            states[st] = states.get(st, 0) + 1
+        res["peer_states"] = states
+        log(f"{server_cls.name} N={n}: FAILED: {res['error']}; agent peers: {states}")
     finally:
         await load.stop()
         rc = await server.stop()
@@ -848,7 +863,7 @@ def table(results):
     base = next((r for r in results if r["server"] == "direct" and "packets" in r), None)
     head = ("server", "N", "pkts/s", "loss%", "srv CPU%", "idle CPU%", "µs/pkt", "µs/pkt(ss)",
             "RSS0 MB", "RSS MB", "MB/sub", "p50 µs", "p99 µs", "+p50 µs", "+p99 µs",
-            "client CPU%", "others CPU%")
+            "client CPU%", "others CPU%", "runq wait srv/cli ms/s")
     rows = []
     for r in results:
         if "error" in r and "packets" not in r:
@@ -865,7 +880,9 @@ def table(results):
                      fmt(r["server_us_per_pkt_schedstat"], "{:.2f}"), fmt(r["server_rss0_mb"]),
                      fmt(r["server_rss_mb"]), fmt(r["rss_per_sub_mb"], "{:.3f}"),
                      fmt(r["delay_p50_us"], "{:.0f}"), fmt(r["delay_p99_us"], "{:.0f}"),
-                     added[0], added[1], fmt(r["client_cpu_pct"]), fmt(r["others_cpu_pct"])))
+                     added[0], added[1], fmt(r["client_cpu_pct"]), fmt(r["others_cpu_pct"]),
+                     fmt(r.get("server_runq_ms_per_s"), "{:.0f}") + "/" +
+                     fmt(r.get("client_runq_ms_per_s"), "{:.0f}")))
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
@@ -932,9 +949,24 @@ async def main_async(args):
         for n in args.n:
             if name == "direct" and n != args.n[0]:
                 continue
-            r = await run_one(SERVERS[name], 1 if name == "direct" else n, args, out_root)
-            results.append(r)
-            log(json.dumps(r))
+            attempts = []
+            for attempt in range(1 + args.retries):
+                r = await run_one(SERVERS[name], 1 if name == "direct" else n, args, out_root)
+                r["attempt"] = attempt + 1
+                log(json.dumps(r))
+                attempts.append(r)
+                busy = r.get("others_cpu_pct")
+                if "error" not in r and (busy is None or busy <= args.max_others):
+                    break
+                why = r.get("error") or f"other work used {busy}% of a core during the window"
+                if attempt < args.retries:
+                    log(f"{name} N={n}: again ({why})")
+            # The attempt that ran cleanest: no error, then the least other work.
+            best = min(attempts, key=lambda x: ("error" in x, x.get("others_cpu_pct") or 0))
+            best["attempts"] = len(attempts)
+            if len(attempts) > 1:
+                best["other_attempts"] = [x for x in attempts if x is not best]
+            results.append(best)
     print()
     print(f"One publisher (~{args.video_kbps} kbit/s VP8-shaped video + 50 pps audio) to N "
           f"subscribers; window {args.window:g} s after {args.warmup:g} s warm-up; "
@@ -978,6 +1010,10 @@ def main():
                     help="before each run, wait up to this many seconds for the machine to be "
                          "at most --quiet-pct busy with other work (0: do not wait)")
     ap.add_argument("--quiet-pct", type=float, default=30)
+    ap.add_argument("--retries", type=int, default=2,
+                    help="run again (up to this many times) when a run fails or other work "
+                         "used more than --max-others %% of a core during its window")
+    ap.add_argument("--max-others", type=float, default=40)
     ap.add_argument("--perf", action="store_true",
                     help="profile the server with perf during the window (perf.txt per run; "
                          "perf's own cost inflates that run's CPU numbers)")
@@ -989,6 +1025,7 @@ def main():
         args.warmup = 2
         args.idle = 0
         args.wait_quiet = 0
+        args.retries = 0
         if "--servers" not in sys.argv:
             args.servers = ["switchboard"]
     args_global = args

@@ -547,7 +547,11 @@ sb_sdp *sb_negotiate_offer(const sb_offer_section *sec, int n, const sb_local_tr
     sb_media_desc d = { .kind = x->kind, .codec_count = x->codec_count };
     memcpy(d.codecs, x->codecs, sizeof(x->codecs[0]) * (size_t)x->codec_count);
     add_codecs(a, &d);
-    if (x->dir == SB_DIR_SENDONLY || x->dir == SB_DIR_SENDRECV)
+    /* Inactive sections keep their source lines too: a section reused later for
+     * another track keeps its SSRC, and Chromium renders nothing for an SSRC that
+     * disappeared from and came back to the SDP (as its own offers do, the track
+     * of an inactive section is "-"). */
+    if (x->msid[0])
       add_source_lines(a, x->ssrc, x->rtx_ssrc, lt->cname, x->msid);
     if (i == 0) {
       for (char **c = lt->candidates; c && *c; c++)

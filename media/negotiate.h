@@ -152,7 +152,7 @@ typedef struct sb_offer_section {
   uint8_t ext_ids[SB_EXT_COUNT];       /* extension ids to offer, 0 = not offered */
   uint32_t ssrc;
   uint32_t rtx_ssrc;         /* 0 when no codec has RTX */
-  char msid[128];            /* "stream-id track-id" (RFC 8830) */
+  char msid[128];            /* "stream-id track-id" (RFC 8830); "" = no source lines */
 } sb_offer_section;
 
 /* Builds an offer for the sections (lt->setup should be ACTPASS). */

@@ -18,7 +18,7 @@ import { CLIENT_ERROR, connect, defaultUrl, linkPeerConnection } from './switchb
 const $ = (id) => document.getElementById(id);
 const ui = {
   joinCard: $('join-card'), joinForm: $('join-form'), room: $('room'), display: $('display'),
-  join: $('join'), joinNote: $('join-note'),
+  join: $('join'),
   callCard: $('call-card'), mic: $('mic'), cam: $('cam'), qos: $('qos'), roomInfo: $('room-info'),
   sound: $('sound'), leave: $('leave'),
   errors: $('errors'), grid: $('grid'), template: $('tile-template'),

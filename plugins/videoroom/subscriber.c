@@ -259,12 +259,15 @@ void vr_renegotiate(vr_participant *p) {
     x->rtx_ssrc = s->codec.rtx_pt ? s->rtx_ssrc : 0;
     if (s->track)
       g_snprintf(x->msid, sizeof x->msid, "%s %s", s->track->owner->id, s->track_id);
+    else
+      g_snprintf(x->msid, sizeof x->msid, "- %s", x->mid);
     json_array_append_new(tracks, json_pack("{s:s, s:s?, s:s?, s:s}", "mid", x->mid, "track",
                                             s->track ? s->track_id : NULL, "participant",
                                             s->track ? s->track->owner->id : NULL, "kind",
                                             sb_media_kind_name(s->kind)));
   }
   char *sdp = NULL, *msg = NULL;
+  bool new_pc = p->sub == NULL;
   int rc = sb_peer_create_offer(sub_peer(p), secs, (int)n, &sdp, &msg);
   g_free(secs);
   if (rc != 0) {
@@ -277,8 +280,8 @@ void vr_renegotiate(vr_participant *p) {
   p->offer_version++;
   sb_verbose("room %s: %s: subscriber offer %d (%u m-sections)", p->room->name, p->id,
              p->offer_version, n);
-  notify_self(p, "room.offer", json_pack("{s:s, s:i, s:s, s:o}", "pc", "subscriber", "version",
-                                         p->offer_version, "sdp", sdp, "tracks", tracks));
+  notify_self(p, "room.offer", json_pack("{s:s, s:i, s:b, s:s, s:o}", "pc", "subscriber", "version",
+                                         p->offer_version, "new_pc", new_pc, "sdp", sdp, "tracks", tracks));
   g_free(sdp);
 }
 

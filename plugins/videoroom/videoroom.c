@@ -350,7 +350,8 @@ static void room_unsubscribe(sb_request *req) { subscribe_common(req, true); }
 
 static void answer_on_worker(job *j) {
   char *msg = NULL;
-  reply_rc(j->req, vr_answer(j->p, j->text, j->n, &msg), msg, NULL);
+  int rc = vr_answer(j->p, j->text, j->n, &msg);
+  reply_rc(j->req, rc, msg, NULL);
 }
 
 static void room_answer(sb_request *req) {

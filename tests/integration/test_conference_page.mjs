@@ -51,7 +51,8 @@ function readPage(page) {
       tileCount: c.tileCount,
       participants: c.participants.size,
       pcs: { publisher: c.pcs.publisher?.connectionState ?? null, subscriber: c.pcs.subscriber?.connectionState ?? null },
-      joinShown: !document.getElementById('join-card').hidden,
+      joinShown: getComputedStyle(document.getElementById('join-card')).display !== 'none',
+      controlsShown: getComputedStyle(document.getElementById('call-card')).display !== 'none',
       errors: document.getElementById('errors').textContent.trim(),
       tiles,
     };
@@ -104,8 +105,8 @@ try {
 
   // 1. Everyone sees everyone, with video.
   let states = await waitAll(pages, (s) => s.phase === 'joined' && s.tileCount === 3, 20000);
-  tap.check(states.every((s) => s.phase === 'joined' && s.tileCount === 3),
-    'each of 3 pages joins and shows 3 tiles (itself + 2 others)', states.map(brief).join('\n'));
+  tap.check(states.every((s) => s.phase === 'joined' && s.tileCount === 3 && s.controlsShown && !s.joinShown),
+    'each of 3 pages joins and shows 3 tiles (itself + 2 others) and the call controls', states.map(brief).join('\n'));
   tap.check(states.every((s, i) => names(s) === otherNames(i) && s.tiles.filter((t) => t.local).length === 1),
     'remote tiles carry the other participants\' display names; one local tile', states.map((s) => names(s)).join(' | '));
 
@@ -161,7 +162,7 @@ try {
   states = await waitAll(pages, (s, i) => (i === cyd ? s.phase === 'idle' && s.tileCount === 0 && s.joinShown
     : s.tileCount === 2 && !s.tiles.some((t) => t.id === cydId)), 8000);
   tap.check(states[cyd].phase === 'idle' && states[cyd].tileCount === 0 && states[cyd].joinShown &&
-    !states[cyd].pcs.publisher && !states[cyd].pcs.subscriber,
+    !states[cyd].controlsShown && !states[cyd].pcs.publisher && !states[cyd].pcs.subscriber,
   'Leave: the leaver is back at the join form, grid empty, both PeerConnections closed', brief(states[cyd]));
   tap.check(states.every((s, i) => i === cyd || (s.tileCount === 2 && !s.tiles.some((t) => t.id === cydId))),
     'the others remove the leaver\'s tile', states.map(brief).join('\n'));
