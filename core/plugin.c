@@ -131,3 +131,21 @@ const sb_plugin *sb_plugin_pc_owner(sb_session *s, const char *pc, const char **
     *pc_out = key;
   return value;
 }
+
+void sb_notify_peer_state(sb_session *s, const char *pc, const char *state, const char *reason) {
+  if (s == NULL)
+    return;
+  json_t *params = json_pack("{s:s, s:s}", "pc", pc, "state", state);
+  if (reason)
+    json_object_set_new(params, "reason", json_string(reason));
+  sb_session_notify(s, "peer.state", params);
+}
+
+void sb_notify_trickle(sb_session *s, const char *pc, const char *candidate, const char *mid, int mline) {
+  if (s == NULL)
+    return;
+  json_t *params = candidate ? json_pack("{s:s, s:s, s:s?, s:i}", "pc", pc, "candidate", candidate,
+                                         "sdpMid", mid, "sdpMLineIndex", mline)
+                             : json_pack("{s:s, s:b}", "pc", pc, "completed", 1);
+  sb_session_notify(s, "trickle", params);
+}

@@ -61,6 +61,12 @@ void sb_plugins_status(json_t *out);
 int sb_plugin_count(void);
 const sb_plugin *sb_plugin_get(int index);
 
+/* The server's notifications about a PeerConnection (docs/API.md), shared by the
+ * plugins. s may be NULL (an HTTP client: nothing is sent). Any thread. */
+void sb_notify_peer_state(sb_session *s, const char *pc, const char *state, const char *reason);
+/* A local candidate ("candidate:..."), or the end of them when candidate is NULL. */
+void sb_notify_trickle(sb_session *s, const char *pc, const char *candidate, const char *mid, int mline);
+
 /* PeerConnection ids of a session, so a generic "trickle" reaches the plugin that
  * owns the PeerConnection (signaling thread). */
 void sb_plugin_bind_pc(sb_session *s, const char *pc, const sb_plugin *owner);

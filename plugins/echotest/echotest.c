@@ -95,10 +95,7 @@ static void on_keyframe_request(sb_peer *p, sb_stream_out *out, void *ud) {
 
 static void on_state(sb_peer *p, sb_peer_state state, const char *reason, void *ud) {
   echo_call *c = ud;
-  json_t *params = json_pack("{s:s, s:s}", "pc", PC_ID, "state", sb_peer_state_name(state));
-  if (reason)
-    json_object_set_new(params, "reason", json_string(reason));
-  sb_session_notify(c->session, "peer.state", params);
+  sb_notify_peer_state(c->session, PC_ID, sb_peer_state_name(state), reason);
   if (state == SB_PEER_CONNECTED) {
     /* Ask for a keyframe at once so the echo starts without waiting for one. */
     for (int i = 0; i < sb_peer_stream_in_count(p); i++) {
@@ -116,10 +113,7 @@ static void on_state(sb_peer *p, sb_peer_state state, const char *reason, void *
 
 static void on_candidate(sb_peer *p, const char *candidate, const char *mid, int mline, void *ud) {
   echo_call *c = ud;
-  json_t *params = candidate ? json_pack("{s:s, s:s, s:s?, s:i}", "pc", PC_ID, "candidate", candidate,
-                                         "sdpMid", mid, "sdpMLineIndex", mline)
-                             : json_pack("{s:s, s:b}", "pc", PC_ID, "completed", 1);
-  sb_session_notify(c->session, "trickle", params);
+  sb_notify_trickle(c->session, PC_ID, candidate, mid, mline);
 }
 
 static void on_stream_in(sb_peer *p, sb_stream_in *in, void *ud) {

@@ -114,7 +114,7 @@ void vr_room_notify(vr_room *room, const vr_participant *except, const char *met
   json_decref(params);
 }
 
-static void notify_self(vr_participant *p, const char *method, json_t *params) {
+void vr_notify(vr_participant *p, const char *method, json_t *params) {
   if (p->session)
     sb_session_notify(p->session, method, params);
   else
@@ -165,10 +165,7 @@ static void pub_on_rtp(sb_peer *peer, sb_stream_in *in, sb_pktbuf *pkt, const sb
 
 static void pub_on_state(sb_peer *peer, sb_peer_state state, const char *reason, void *ud) {
   vr_participant *p = ud;
-  json_t *params = json_pack("{s:s, s:s}", "pc", "publisher", "state", sb_peer_state_name(state));
-  if (reason)
-    json_object_set_new(params, "reason", json_string(reason));
-  notify_self(p, "peer.state", params);
+  sb_notify_peer_state(p->session, "publisher", sb_peer_state_name(state), reason);
   if (state == SB_PEER_CONNECTED) {
     /* Subscribers waiting for this publisher need a keyframe to start. */
     for (int i = 0; i < sb_peer_stream_in_count(peer); i++) {
@@ -186,16 +183,9 @@ static void pub_on_state(sb_peer *peer, sb_peer_state state, const char *reason,
   }
 }
 
-static void on_candidate_for(vr_participant *p, const char *pc, const char *candidate,
-                             const char *mid, int mline) {
-  json_t *params = candidate ? json_pack("{s:s, s:s, s:s?, s:i}", "pc", pc, "candidate", candidate,
-                                         "sdpMid", mid, "sdpMLineIndex", mline)
-                             : json_pack("{s:s, s:b}", "pc", pc, "completed", 1);
-  notify_self(p, "trickle", params);
-}
-
 static void pub_on_candidate(sb_peer *peer, const char *c, const char *mid, int mline, void *ud) {
-  on_candidate_for(ud, "publisher", c, mid, mline);
+  vr_participant *p = ud;
+  sb_notify_trickle(p->session, "publisher", c, mid, mline);
 }
 
 static void pub_on_stream_in(sb_peer *peer, sb_stream_in *in, void *ud) {
@@ -458,7 +448,7 @@ json_t *vr_stats(vr_participant *p) {
 
 static gboolean stats_tick(gpointer data) {
   vr_participant *p = data;
-  notify_self(p, "room.stats", vr_stats(p));
+  vr_notify(p, "room.stats", vr_stats(p));
   return G_SOURCE_CONTINUE;
 }
 

@@ -138,6 +138,8 @@ void vr_participant_unref(vr_participant *p);
 json_t *vr_track_json(const vr_track *t);
 json_t *vr_participant_json(const vr_participant *p);
 void vr_room_notify(vr_room *room, const vr_participant *except, const char *method, json_t *params);
+/* A notification to one participant (dropped for WHIP/WHEP); params stolen. */
+void vr_notify(vr_participant *p, const char *method, json_t *params);
 /* Joins (admission on the worker): NULL, or the error code and message. */
 int vr_join(vr_participant *p, char **msg);
 void vr_leave(vr_participant *p, const char *reason);

@@ -15,13 +15,6 @@ static const uint8_t sub_ext_ids[SB_EXT_COUNT] = {
   [SB_EXT_VIDEO_ORIENTATION] = 3,
 };
 
-static void notify_self(vr_participant *p, const char *method, json_t *params) {
-  if (p->session)
-    sb_session_notify(p->session, method, params);
-  else
-    json_decref(params);
-}
-
 /* --- forwarding --- */
 
 void vr_forward(vr_track *t, sb_pktbuf *pkt, const sb_rtp_view *v) {
@@ -162,10 +155,7 @@ void vr_sections_free(vr_participant *p) {
 
 static void sub_on_state(sb_peer *peer, sb_peer_state state, const char *reason, void *ud) {
   vr_participant *p = ud;
-  json_t *params = json_pack("{s:s, s:s}", "pc", "subscriber", "state", sb_peer_state_name(state));
-  if (reason)
-    json_object_set_new(params, "reason", json_string(reason));
-  notify_self(p, "peer.state", params);
+  sb_notify_peer_state(p->session, "subscriber", sb_peer_state_name(state), reason);
   if (state == SB_PEER_CONNECTED) {
     /* What was forwarded before the subscriber could receive it is lost, the
      * keyframe asked for at subscription time included: ask again. Not every
@@ -206,10 +196,7 @@ static void sub_on_keyframe_request(sb_peer *peer, sb_stream_out *out, void *ud)
 
 static void sub_on_candidate(sb_peer *peer, const char *c, const char *mid, int mline, void *ud) {
   vr_participant *p = ud;
-  json_t *params = c ? json_pack("{s:s, s:s, s:s?, s:i}", "pc", "subscriber", "candidate", c,
-                                 "sdpMid", mid, "sdpMLineIndex", mline)
-                     : json_pack("{s:s, s:b}", "pc", "subscriber", "completed", 1);
-  notify_self(p, "trickle", params);
+  sb_notify_trickle(p->session, "subscriber", c, mid, mline);
 }
 
 static const sb_peer_handler sub_handler = {
@@ -280,7 +267,7 @@ void vr_renegotiate(vr_participant *p) {
   p->offer_version++;
   sb_verbose("room %s: %s: subscriber offer %d (%u m-sections)", p->room->name, p->id,
              p->offer_version, n);
-  notify_self(p, "room.offer", json_pack("{s:s, s:i, s:b, s:s, s:o}", "pc", "subscriber", "version",
+  vr_notify(p, "room.offer", json_pack("{s:s, s:i, s:b, s:s, s:o}", "pc", "subscriber", "version",
                                          p->offer_version, "new_pc", new_pc, "sdp", sdp, "tracks", tracks));
   g_free(sdp);
 }
