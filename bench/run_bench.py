@@ -921,6 +921,14 @@ def machine_info(args):
             info["debian"] = f.read().strip()
     except OSError:
         pass
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %cd", "--date=iso"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+        info["git"] = head + (f" + {len([d for d in dirty if d])} modified files" if any(dirty) else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
     info["switchboard"] = Switchboard(None, args).version()
     info["janus"] = Janus(None, args).version()
     return info

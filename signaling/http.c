@@ -14,7 +14,11 @@
  * An exchange is reference-counted: the connection holds a reference until the
  * response is written or the connection closes, the request one until it is
  * answered. A connection that closes first marks the exchange gone, and the late
- * answer is dropped. Only the signaling thread touches the wsi. */
+ * answer is dropped. Only the signaling thread touches the wsi.
+ *
+ * HTTP/1.1 pipelining is not supported (lws 4.1 does not carry it through an
+ * open transaction; no browser uses it): such a client gets its first answer,
+ * maybe more, and a closed connection, and the server neither blocks nor spins. */
 #include <glib.h>
 #include <stdarg.h>
 #include <string.h>
