@@ -332,7 +332,8 @@ class Switchboard:
         self.sessions.append(s)
         await s.call("room.join", room=ROOM, display="publisher",
                      options={"max_participants": 1000, "max_publishers": 4})
-        offer = await load.cmd("publisher", video_kbps=self.args.video_kbps)
+        offer = await load.cmd("publisher", video_kbps=self.args.video_kbps,
+                               pace=self.args.pace)
         pid = offer["id"]
 
         async def on_trickle(p):
@@ -591,7 +592,8 @@ class Janus:
         r = await s.message(h, {"request": "join", "ptype": "publisher", "room": JANUS_ROOM,
                                 "display": "publisher"})
         self.feed = r["plugindata"]["data"]["id"]
-        offer = await load.cmd("publisher", video_kbps=self.args.video_kbps)
+        offer = await load.cmd("publisher", video_kbps=self.args.video_kbps,
+                               pace=self.args.pace)
         pid = offer["id"]
         r = await s.message(h, {"request": "configure", "audio": True, "video": True},
                             jsep={"type": "offer", "sdp": offer["offer"], "trickle": False})
@@ -653,7 +655,8 @@ class Direct:
     async def publish(self, load):
         # The agent's own subscriber answers the publisher's offer: both connect
         # together, so the receiving side is made here and handed out by subscribe().
-        offer = await load.cmd("publisher", video_kbps=args_global.video_kbps)
+        offer = await load.cmd("publisher", video_kbps=args_global.video_kbps,
+                               pace=args_global.pace)
         a = await load.cmd("subscriber", offer=offer["offer"])
         await load.cmd("answer", id=offer["id"], sdp=a["answer"])
         self.sub = a["id"]
@@ -701,10 +704,17 @@ async def run_one(server_cls, n, args, out_root):
     server = server_cls(out_dir, args)
     load = Load(os.path.join(args_build(args), "bench", "sb-load"), out_dir, args.client_workers)
     res = {"server": server_cls.name, "n": n}
+    hogs = []
+    if args.hog > 0:
+        args_wait = args.wait_quiet
+        args.wait_quiet = 0   # the hogs are the point: do not wait for quiet
     if args.wait_quiet > 0:
         res["busy_before_pct"] = await asyncio.get_running_loop().run_in_executor(
             None, wait_quiet, args)
     try:
+        # Contention on purpose (--hog): busy loops competing for the CPUs all run long.
+        for _ in range(args.hog):
+            hogs.append(subprocess.Popen([PYTHON, "-c", "while True: pass"]))
         spid = server.start()
         await server.wait_ready()
         lpid = await load.start()
@@ -843,6 +853,10 @@ async def run_one(server_cls, n, args, out_root):
         res["peer_states"] = states
         log(f"{server_cls.name} N={n}: FAILED: {res['error']}; agent peers: {states}")
     finally:
+        for h in hogs:
+            stop_process(h, "hog", timeout=5)
+        if args.hog > 0:
+            args.wait_quiet = args_wait
         await load.stop()
         rc = await server.stop()
         if rc not in (0, None, -signal.SIGTERM):
@@ -930,6 +944,15 @@ def machine_info(args):
     except (OSError, subprocess.SubprocessError):
         pass
     info["switchboard"] = Switchboard(None, args).version()
+    try:
+        import hashlib
+        binary = os.path.join(args_build(args), "switchboard")
+        with open(binary, "rb") as f:
+            info["switchboard_binary"] = (
+                f"{binary} sha256 {hashlib.sha256(f.read()).hexdigest()[:12]}, built "
+                f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(os.path.getmtime(binary)))}")
+    except OSError:
+        pass
     info["janus"] = Janus(None, args).version()
     return info
 
@@ -976,8 +999,9 @@ async def main_async(args):
                 best["other_attempts"] = [x for x in attempts if x is not best]
             results.append(best)
     print()
-    print(f"One publisher (~{args.video_kbps} kbit/s VP8-shaped video + 50 pps audio) to N "
-          f"subscribers; window {args.window:g} s after {args.warmup:g} s warm-up; "
+    pace = f"paced at {args.pace:g}x" if args.pace > 0 else "one burst per frame"
+    print(f"One publisher (~{args.video_kbps} kbit/s VP8-shaped video, {pace}, + 50 pps audio) "
+          f"to N subscribers; window {args.window:g} s after {args.warmup:g} s warm-up; "
           f"media on {MEDIA_ADDR} (veth) in a private namespace.")
     print(table(results))
     for r in results:
@@ -1009,6 +1033,9 @@ def main():
                     help="seconds of server CPU measured with the peers connected but no media "
                          "(0: skip)")
     ap.add_argument("--video-kbps", type=int, default=1000)
+    ap.add_argument("--pace", type=float, default=2.5,
+                    help="a frame's packets leave at this multiple of the video bitrate, like "
+                         "WebRTC's pacer (default 2.5: 3.5 ms apart); 0 = each frame in one burst")
     ap.add_argument("--batch", type=int, default=10, help="subscribers joining at once")
     ap.add_argument("--client-workers", type=int, default=2, help="sb-load worker threads")
     ap.add_argument("--build", default="build", help="build directory (default build/)")
@@ -1022,6 +1049,9 @@ def main():
                     help="run again (up to this many times) when a run fails or other work "
                          "used more than --max-others %% of a core during its window")
     ap.add_argument("--max-others", type=float, default=40)
+    ap.add_argument("--hog", type=int, default=0,
+                    help="run this many busy-loop processes during each run (a contention "
+                         "test; the numbers are then not the benchmark's)")
     ap.add_argument("--perf", action="store_true",
                     help="profile the server with perf during the window (perf.txt per run; "
                          "perf's own cost inflates that run's CPU numbers)")
@@ -1047,9 +1077,19 @@ def main():
             sys.exit("janus not installed: apt-get install janus (or --servers switchboard)")
         # A private network and PID namespace: nothing leaves the machine, ports clash
         # with nothing, and every process started inside dies with it.
-        cmd = ["unshare", "--net", "--pid", "--fork", "--mount-proc", PYTHON, "-u",
-               os.path.abspath(__file__), "--in-namespace"] + sys.argv[1:]
-        sys.exit(subprocess.call(cmd))
+        # --kill-child: when unshare goes, the namespace's first process (and with it
+        # every process in the namespace) is killed; a signal to this script goes on
+        # to unshare.
+        cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", PYTHON,
+               "-u", os.path.abspath(__file__), "--in-namespace"] + sys.argv[1:]
+        child = subprocess.Popen(cmd)
+
+        def forward(signum, frame):
+            child.send_signal(signal.SIGKILL)   # unshare ignores SIGTERM with --fork
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, forward)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # the terminal's Ctrl-C reaches all
+        sys.exit(child.wait())
     setup_namespace()
     sys.exit(asyncio.run(main_async(args)))
 

@@ -5,7 +5,7 @@
  * so the same agent can load any server whose signaling the controller speaks.
  *
  *   {"cmd":"publisher", "video_kbps":1000, "fps":30, "packet_size":1100, "keyint":60,
- *    "rtx":false}                           -> {"id":1, "offer":"v=0..."}
+ *    "pace":2.5, "rtx":false}               -> {"id":1, "offer":"v=0..."}
  *   {"cmd":"answer", "id":1, "sdp":"..."}   -> {"ok":true}    (the server's answer)
  *   {"cmd":"subscriber", "offer":"..."}     -> {"id":2, "answer":"v=0..."}
  *   {"cmd":"candidate", "id":2, "candidate":"candidate:..." | null}  -> {"ok":true}
@@ -21,7 +21,8 @@
  * Media: a publisher sends one VP8-shaped video stream (packet_size-byte RTP
  * packets, a VP8 payload descriptor with a 15-bit PictureID, a frame tag whose P
  * bit marks every keyint-th frame and the frame after a PLI/FIR as a keyframe with
- * the 0x9d012a start code, the marker bit on each frame's last packet) and one
+ * the 0x9d012a start code, the marker bit on each frame's last packet; a frame's
+ * packets paced at "pace" times the video bitrate, 0 = one burst) and one
  * Opus-sized audio stream (50 packets/s). Every payload ends with a 16-byte trailer:
  * "SBLD", a per-stream sequence number and the monotonic send time (ns). A
  * subscriber reads the trailer of every packet it receives: loss from the trailer
@@ -169,7 +170,11 @@ typedef struct agent {
   uint32_t vtrail_seq, atrail_seq;
   uint16_t picture_id;
   uint64_t frame_no;
-  int64_t next_video_ns, next_audio_ns;
+  int64_t next_video_ns, next_audio_ns;   /* when the next packet is due */
+  int64_t frame_start_ns;     /* when the current (or next) video frame started */
+  int64_t pace_ns;            /* between the packets of a frame */
+  int frame_pkt;              /* packets of the current frame sent so far */
+  bool frame_key;
   bool force_key;
   uint64_t sent_video, sent_audio, send_errors, keyframes_sent, keyframe_requests;
 
@@ -310,47 +315,53 @@ static void send_packet(agent *a, sb_stream_out *out, sb_pktbuf *pkt) {
     a->send_errors++;
 }
 
-static void send_video_frame(agent *a, sb_stream_out *out) {
-  bool key = a->force_key || a->keyint <= 1 || a->frame_no % (uint64_t)a->keyint == 0;
-  a->force_key = false;
-  a->picture_id = (uint16_t)((a->picture_id + 1) & 0x7FFF);
-  int n = a->video_pps_frame;
-  int size = a->packet_size;
-  for (int i = 0; i < n; i++) {
-    sb_pktbuf *pkt = sb_pktbuf_get(sb_media_pool());
-    uint8_t *b = pkt->data;
-    rtp_header(b, i == n - 1, VIDEO_PT, a->vseq++, a->vts, a->vssrc);
-    uint8_t *pl = b + SB_RTP_HEADER_LEN;
-    /* RFC 7741 §4.2: X=1, S on the first packet, PID 0; I=1 with a 15-bit PictureID. */
-    pl[0] = (uint8_t)(0x80 | (i == 0 ? 0x10 : 0));
-    pl[1] = 0x80;
-    pl[2] = (uint8_t)(0x80 | (a->picture_id >> 8));
-    pl[3] = (uint8_t)a->picture_id;
-    int plen = size - SB_RTP_HEADER_LEN;
-    memset(pl + 4, 0x5A, (size_t)(plen - 4));
-    if (i == 0) {
-      /* RFC 6386 §9.1 frame tag: P (0 = key frame), version 0, show_frame,
-       * first partition size; a key frame adds the start code and 640x480. */
-      uint32_t part = (uint32_t)(plen - 4) & 0x7FFFF;
-      uint32_t tag = (key ? 0u : 1u) | (1u << 4) | (part << 5);
-      pl[4] = (uint8_t)tag;
-      pl[5] = (uint8_t)(tag >> 8);
-      pl[6] = (uint8_t)(tag >> 16);
-      if (key) {
-        static const uint8_t kf[7] = { 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01 };
-        memcpy(pl + 7, kf, sizeof kf);
-      }
-    }
-    pkt->len = (uint16_t)size;
-    put_trailer(b + size, a->vtrail_seq++, now_ns());
-    send_packet(a, out, pkt);
-    sb_pktbuf_unref(pkt);
-    a->sent_video++;
+/* Sends the next packet of the current video frame (starting a frame when none is
+ * under way). Returns true when that packet ended the frame. */
+static bool send_video_packet(agent *a, sb_stream_out *out) {
+  if (a->frame_pkt == 0) {
+    a->frame_key = a->force_key || a->keyint <= 1 || a->frame_no % (uint64_t)a->keyint == 0;
+    a->force_key = false;
+    a->picture_id = (uint16_t)((a->picture_id + 1) & 0x7FFF);
   }
-  if (key)
+  int i = a->frame_pkt, n = a->video_pps_frame;
+  int size = a->packet_size;
+  sb_pktbuf *pkt = sb_pktbuf_get(sb_media_pool());
+  uint8_t *b = pkt->data;
+  rtp_header(b, i == n - 1, VIDEO_PT, a->vseq++, a->vts, a->vssrc);
+  uint8_t *pl = b + SB_RTP_HEADER_LEN;
+  /* RFC 7741 §4.2: X=1, S on the first packet, PID 0; I=1 with a 15-bit PictureID. */
+  pl[0] = (uint8_t)(0x80 | (i == 0 ? 0x10 : 0));
+  pl[1] = 0x80;
+  pl[2] = (uint8_t)(0x80 | (a->picture_id >> 8));
+  pl[3] = (uint8_t)a->picture_id;
+  int plen = size - SB_RTP_HEADER_LEN;
+  memset(pl + 4, 0x5A, (size_t)(plen - 4));
+  if (i == 0) {
+    /* RFC 6386 §9.1 frame tag: P (0 = key frame), version 0, show_frame,
+     * first partition size; a key frame adds the start code and 640x480. */
+    uint32_t part = (uint32_t)(plen - 4) & 0x7FFFF;
+    uint32_t tag = (a->frame_key ? 0u : 1u) | (1u << 4) | (part << 5);
+    pl[4] = (uint8_t)tag;
+    pl[5] = (uint8_t)(tag >> 8);
+    pl[6] = (uint8_t)(tag >> 16);
+    if (a->frame_key) {
+      static const uint8_t kf[7] = { 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01 };
+      memcpy(pl + 7, kf, sizeof kf);
+    }
+  }
+  pkt->len = (uint16_t)size;
+  put_trailer(b + size, a->vtrail_seq++, now_ns());
+  send_packet(a, out, pkt);
+  sb_pktbuf_unref(pkt);
+  a->sent_video++;
+  if (++a->frame_pkt < n)
+    return false;
+  if (a->frame_key)
     a->keyframes_sent++;
+  a->frame_pkt = 0;
   a->frame_no++;
   a->vts += 90000u / (uint32_t)a->fps;
+  return true;
 }
 
 static void send_audio(agent *a, sb_stream_out *out) {
@@ -386,13 +397,18 @@ static gboolean media_tick(gpointer data) {
     else if (o && o->kind == SB_MEDIA_AUDIO && !aout)
       aout = o;
   }
-  /* Catch up at most a few periods after a stall, then resynchronise. */
-  for (int k = 0; k < 4 && vout && now >= a->next_video_ns; k++) {
-    send_video_frame(a, vout);
-    a->next_video_ns += frame_ns;
+  /* A frame's packets go out pace_ns apart (0: in one burst); frames start every
+   * frame_ns. Catch up at most a few frames after a stall, then resynchronise. */
+  for (int k = 0; k < 4 * a->video_pps_frame && vout && now >= a->next_video_ns; k++) {
+    if (send_video_packet(a, vout)) {
+      a->frame_start_ns += frame_ns;
+      if (now - a->frame_start_ns > 4 * frame_ns)
+        a->frame_start_ns = now;
+      a->next_video_ns = a->frame_start_ns;
+    } else {
+      a->next_video_ns += a->pace_ns;
+    }
   }
-  if (now - a->next_video_ns > 4 * frame_ns)
-    a->next_video_ns = now + frame_ns;
   for (int k = 0; k < 4 && aout && now >= a->next_audio_ns; k++) {
     send_audio(a, aout);
     a->next_audio_ns += 20000000;
@@ -582,6 +598,8 @@ static void start_one(agent *a, pass *ps) {
     a->force_key = true;
     int64_t now = now_ns();
     a->next_video_ns = now;
+    a->frame_start_ns = now;
+    a->frame_pkt = 0;
     a->next_audio_ns = now;
     if (!a->timer)
       arm_timer(a);
@@ -733,10 +751,17 @@ static json_t *handle(json_t *cmd, bool *quit) {
     a->rtx = json_is_true(json_object_get(cmd, "rtx"));
     int per_frame = (int)((kbps * 1000.0 / 8 / a->fps) / a->packet_size + 0.5);
     a->video_pps_frame = per_frame < 1 ? 1 : per_frame;
+    /* Like WebRTC's pacer: a frame's packets leave at pace x the video bitrate
+     * (default 2.5), so 4 packets of 1100 bytes at 1 Mbit/s are 3.5 ms apart;
+     * 0 sends each frame in one burst. */
+    json_t *pace = json_object_get(cmd, "pace");
+    double factor = json_is_number(pace) ? json_number_value(pace) : 2.5;
+    a->pace_ns = factor > 0 ? (int64_t)(a->packet_size * 8 * 1e9 / (factor * kbps * 1000.0)) : 0;
     j.a = a;
     sb_worker_call_sync(a->worker, do_publisher, &j);
     json_object_set_new(reply, "id", json_integer(a->id));
     json_object_set_new(reply, "video_pps", json_integer(a->video_pps_frame * a->fps));
+    json_object_set_new(reply, "pace_us", json_integer(a->pace_ns / 1000));
     if (json_object_get(reply, "error"))
       agent_drop(a);
   } else if (strcmp(name, "subscriber") == 0) {

@@ -75,6 +75,14 @@ const sb_method *sb_plugin_find_method(const char *name, const sb_plugin **owner
   return g_hash_table_lookup(methods, name);
 }
 
+const sb_method *sb_plugin_find_admin_method(const char *name) {
+  for (int i = 0; i < started_n; i++)
+    for (const sb_method *m = started[i]->admin_methods; m && m->name; m++)
+      if (strcmp(m->name, name) == 0)
+        return m;
+  return NULL;
+}
+
 void sb_plugins_session_closed(sb_session *s) {
   for (int i = 0; i < started_n; i++)
     if (started[i]->session_closed)

@@ -45,6 +45,9 @@ typedef struct sb_plugin {
   void (*trickle)(sb_request *req, const char *pc, const sb_trickle *t);
   /* Adds plugin-specific counters to server.status (may be NULL). Signaling thread. */
   void (*status)(json_t *out);
+  /* Methods for the admin API only (never callable from a client session), e.g.
+   * "rooms.list"; same contract as methods. May be NULL. */
+  const sb_method *admin_methods;
 } sb_plugin;
 
 void sb_plugin_register(const sb_plugin *p);
@@ -53,6 +56,8 @@ void sb_plugin_register(const sb_plugin *p);
 
 /* Looks up a method among the started plugins (signaling thread). */
 const sb_method *sb_plugin_find_method(const char *name, const sb_plugin **owner);
+/* An admin method by name ("rooms.list") among the started plugins. */
+const sb_method *sb_plugin_find_admin_method(const char *name);
 /* Calls session_closed on every started plugin. */
 void sb_plugins_session_closed(sb_session *s);
 /* Lets every plugin add to a status object. */

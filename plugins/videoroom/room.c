@@ -1,6 +1,7 @@
 /* Switchboard — videoroom: rooms, participants and what they publish (worker side). */
 #include <string.h>
 
+#include "core/events.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "plugins/videoroom/room.h"
@@ -121,6 +122,10 @@ void vr_notify(vr_participant *p, const char *method, json_t *params) {
     json_decref(params);
 }
 
+static const char *client_name(vr_client c) {
+  return c == VR_CLIENT_WHIP ? "whip" : c == VR_CLIENT_WHEP ? "whep" : "websocket";
+}
+
 int vr_join(vr_participant *p, char **msg) {
   vr_room *room = p->room;
   if ((int)room->participants->len >= room->opts.max_participants) {
@@ -133,6 +138,8 @@ int vr_join(vr_participant *p, char **msg) {
           p->client == VR_CLIENT_WHIP ? " by WHIP" : p->client == VR_CLIENT_WHEP ? " by WHEP" : "");
   vr_room_notify(room, p, "room.participant_joined",
                  json_pack("{s:{s:s, s:s}}", "participant", "id", p->id, "display", p->display));
+  sb_event_emit("participant.joined", json_pack("{s:s, s:s, s:s, s:s}", "room", room->name, "participant",
+                                                p->id, "display", p->display, "client", client_name(p->client)));
   return 0;
 }
 
@@ -279,6 +286,7 @@ int vr_publish(vr_participant *p, const char *offer, char **answer, json_t **tra
     vr_track *t = g_ptr_array_index(fresh, i);
     json_array_append_new(*tracks, vr_track_json(t));
     vr_room_notify(room, p, "room.track_published", json_pack("{s:o}", "track", vr_track_json(t)));
+    sb_event_emit("track.published", json_pack("{s:s, s:o}", "room", room->name, "track", vr_track_json(t)));
     vr_track_published(t);
   }
   sb_info("room %s: %s publishes %u track(s)", room->name, p->id, fresh->len);
@@ -308,6 +316,7 @@ void vr_unpublish(vr_participant *p) {
     t->in = NULL;
     t->unpublished_us = now;
     vr_room_notify(room, p, "room.track_unpublished", json_pack("{s:s}", "track", t->id));
+    sb_event_emit("track.unpublished", json_pack("{s:s, s:s}", "room", room->name, "track", t->id));
   }
   close_peer(p, &p->pub);
   room->publishers--;
@@ -356,6 +365,8 @@ void vr_leave(vr_participant *p, const char *reason) {
   close_peer(p, &p->sub);
   sb_info("room %s: %s left%s%s", room->name, p->id, reason ? ": " : "", reason ? reason : "");
   vr_room_notify(room, p, "room.participant_left", json_pack("{s:s}", "participant", p->id));
+  sb_event_emit("participant.left", json_pack("{s:s, s:s, s:s?}", "room", room->name, "participant", p->id,
+                                              "reason", reason));
   if (g_ptr_array_remove(room->participants, p))
     vr_participant_unref(p);
 }

@@ -3,6 +3,7 @@
  * worker, where room.c and subscriber.c do the work and answer. */
 #include <string.h>
 
+#include "core/events.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "plugins/videoroom/room.h"
@@ -113,6 +114,7 @@ int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg
     room = vr_room_new(name, &opts);
     g_hash_table_insert(rooms, room->name, room);
     sb_info("room %s: created on worker %d", name, sb_worker_index(room->worker));
+    sb_event_emit("room.created", json_pack("{s:s}", "room", name));
   }
   if (room->members >= room->opts.max_participants) {
     *msg = g_strdup_printf("room '%s' is full (%d participants)", name, room->opts.max_participants);
@@ -124,8 +126,10 @@ int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg
 }
 
 void vr_room_release(vr_room *room) {
-  if (--room->members == 0)
+  if (--room->members == 0) {
+    sb_event_emit("room.closed", json_pack("{s:s}", "room", room->name));
     g_hash_table_remove(rooms, room->name); /* the registry's reference goes */
+  }
 }
 
 /* --- jobs on the room's worker --- */
