@@ -14,7 +14,7 @@ signaling API, add N subscribers, warm up, then measure over a window:
   - loss, and the load agent's own CPU (so a reader can see it did not saturate).
 
 Usage (as root: it needs unshare and ip):
-  bench/run_bench.py                         # switchboard + janus, N = 10 50 100
+  bench/run_bench.py                         # direct + switchboard + janus, N = 10 50 100
   bench/run_bench.py --quick                 # smoke check: N = 2, 3 s window
   bench/run_bench.py --servers switchboard --n 10 --window 10
 Results: a table on stdout; JSON and logs under test-results/bench/.
@@ -291,7 +291,7 @@ class Switchboard:
         self.sessions = []
 
     def start(self):
-        binary = os.path.join(args_build(self.args), "switchboard")
+        binary = binaries["switchboard"]
         cmd = [binary, "-c", os.path.join(ROOT, "conf/switchboard.conf"), "-l", "info",
                "-o", "http.address=127.0.0.1", "-o", f"http.port={SB_PORT}",
                "-o", f"media.addresses={MEDIA_ADDR}",
@@ -305,7 +305,7 @@ class Switchboard:
 
     def version(self):
         try:
-            binary = os.path.join(args_build(self.args), "switchboard")
+            binary = binaries["switchboard"]
             return subprocess.run([binary, "--version"], capture_output=True, text=True,
                                   timeout=5).stdout.strip()
         except Exception:  # noqa: BLE001
@@ -472,7 +472,7 @@ class JanusSession:
             await self.ws.close()
 
 
-def janus_config(cfg_dir, log_path):
+def janus_config(cfg_dir):
     """A copy of /etc/janus with videoroom + websockets only and ICE on the veth."""
     if os.path.exists(cfg_dir):
         shutil.rmtree(cfg_dir)
@@ -549,7 +549,7 @@ class Janus:
 
     def start(self):
         cfg = os.path.join(self.out_dir, "janus-config")
-        janus_config(cfg, None)
+        janus_config(cfg)
         cmd = ["janus", "-F", cfg, "-C", os.path.join(cfg, "janus.jcfg"), "-o", "-D"]
         self.cmdline = " ".join(cmd)
         self.log = open(os.path.join(self.out_dir, "server.log"), "wb")
@@ -677,6 +677,21 @@ def args_build(args):
     return os.path.join(ROOT, args.build)
 
 
+# The binaries every run uses: copies taken at the start, so that a rebuild of the
+# build directory during the benchmark (others work in the same tree) cannot mix
+# two versions into one table.
+binaries = {}
+
+
+def snapshot_binaries(args, out_root):
+    bin_dir = os.path.join(out_root, "bin")
+    os.makedirs(bin_dir, exist_ok=True)
+    for name, rel in (("switchboard", "switchboard"), ("sb-load", os.path.join("bench", "sb-load"))):
+        dst = os.path.join(bin_dir, name)
+        shutil.copy2(os.path.join(args_build(args), rel), dst)
+        binaries[name] = dst
+
+
 # --------------------------------------------------------------------------
 # One measurement
 
@@ -702,7 +717,7 @@ async def run_one(server_cls, n, args, out_root):
     out_dir = os.path.join(out_root, f"{server_cls.name}-n{n}")
     os.makedirs(out_dir, exist_ok=True)
     server = server_cls(out_dir, args)
-    load = Load(os.path.join(args_build(args), "bench", "sb-load"), out_dir, args.client_workers)
+    load = Load(binaries["sb-load"], out_dir, args.client_workers)
     res = {"server": server_cls.name, "n": n}
     hogs = []
     if args.hog > 0:
@@ -946,11 +961,11 @@ def machine_info(args):
     info["switchboard"] = Switchboard(None, args).version()
     try:
         import hashlib
-        binary = os.path.join(args_build(args), "switchboard")
+        binary = binaries["switchboard"]
         with open(binary, "rb") as f:
             info["switchboard_binary"] = (
-                f"{binary} sha256 {hashlib.sha256(f.read()).hexdigest()[:12]}, built "
-                f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(os.path.getmtime(binary)))}")
+                f"{args.build}/switchboard sha256 {hashlib.sha256(f.read()).hexdigest()[:12]}, "
+                f"built {time.strftime('%Y-%m-%d %H:%M', time.localtime(os.path.getmtime(binary)))}")
     except OSError:
         pass
     info["janus"] = Janus(None, args).version()
@@ -973,6 +988,7 @@ def setup_namespace():
 async def main_async(args):
     out_root = os.path.join(ROOT, "test-results", "bench")
     os.makedirs(out_root, exist_ok=True)
+    snapshot_binaries(args, out_root)
     info = machine_info(args)
     log(f"machine: {info}")
     results = []
