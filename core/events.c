@@ -24,6 +24,19 @@ void sb_event_add_sink(sb_event_sink fn, void *ud) {
   g_mutex_unlock(&lock);
 }
 
+void sb_event_remove_sink(sb_event_sink fn, void *ud) {
+  g_mutex_lock(&lock);
+  for (int i = 0; i < sink_count; i++) {
+    if (sinks[i].fn == fn && sinks[i].ud == ud) {
+      for (int k = i; k + 1 < sink_count; k++)
+        sinks[k] = sinks[k + 1];
+      sink_count--;
+      break;
+    }
+  }
+  g_mutex_unlock(&lock);
+}
+
 void sb_event_clear_sinks(void) {
   g_mutex_lock(&lock);
   sink_count = 0;

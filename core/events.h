@@ -14,6 +14,8 @@ void sb_event_emit(const char *type, json_t *data);
 typedef void (*sb_event_sink)(const json_t *event, void *ud);
 /* Registers a sink at start-up (before events flow). */
 void sb_event_add_sink(sb_event_sink fn, void *ud);
+/* Unregisters one; once it returns, that sink is not running and never runs again. */
+void sb_event_remove_sink(sb_event_sink fn, void *ud);
 void sb_event_clear_sinks(void);
 
 #endif

@@ -101,6 +101,15 @@ int main(int argc, char **argv) {
     goto out;
   }
   g_free(level_name);
+  char *format_name = sb_config_get_string(cfg, "log", "format", "text");
+  int format = sb_log_format_parse(format_name);
+  if (format < 0) {
+    fprintf(stderr, "switchboard: unknown log format '%s' (text or json)\n", format_name);
+    g_free(format_name);
+    goto out;
+  }
+  g_free(format_name);
+  sb_log_set_format((sb_log_format)format);
   sb_log_init((sb_log_level)level, sb_config_get_bool(cfg, "general", "ice_debug", false));
   sb_info("switchboard %s starting (config: %s)", PACKAGE_VERSION,
           config_path ? config_path : "built-in defaults");

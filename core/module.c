@@ -10,6 +10,7 @@
 static const sb_module *modules[MAX_MODULES];
 static int module_count;
 static int started_count;
+static int running;          /* every module started, none stopping yet */
 
 void sb_module_register(const sb_module *m) {
   g_assert(module_count < MAX_MODULES);
@@ -32,10 +33,14 @@ int sb_modules_start(sb_config *cfg) {
       return -1;
     }
   }
+  g_atomic_int_set(&running, 1);
   return 0;
 }
 
+bool sb_modules_running(void) { return g_atomic_int_get(&running) != 0; }
+
 void sb_modules_stop(void) {
+  g_atomic_int_set(&running, 0);
   while (started_count > 0) {
     const sb_module *m = modules[--started_count];
     sb_verbose("stopping %s", m->name);

@@ -26,6 +26,9 @@ void sb_module_register(const sb_module *m);
 int sb_modules_start(sb_config *cfg);
 /* Stops the started modules in reverse order. */
 void sb_modules_stop(void);
+/* True once every module has started, false again from the start of
+ * sb_modules_stop (shutting down): readiness. Any thread. */
+bool sb_modules_running(void);
 
 #define SB_MODULE_REGISTER(m) \
   static void __attribute__((constructor)) sb_module_ctor_##m(void) { sb_module_register(&(m)); }

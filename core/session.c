@@ -24,10 +24,12 @@ typedef struct session_data {
 } session_data;
 
 struct sb_request {
-  sb_session *session;
+  sb_session *session;          /* NULL for an internal request */
   char *method;
   json_t *id;
   json_t *params;
+  sb_request_done done;         /* internal requests: where the answer goes */
+  void *done_ud;
 };
 
 static gint live_sessions;
@@ -129,14 +131,22 @@ sb_request *sb_request_new(sb_session *s, const char *method, json_t *id, json_t
   return r;
 }
 
+sb_request *sb_request_new_internal(const char *method, json_t *params, sb_request_done done, void *ud) {
+  sb_request *r = g_new0(sb_request, 1);
+  r->method = g_strdup(method);
+  r->params = params ? json_incref(params) : json_object();
+  r->done = done;
+  r->done_ud = ud;
+  return r;
+}
+
 sb_session *sb_request_session(const sb_request *r) { return r->session; }
 const char *sb_request_method(const sb_request *r) { return r->method; }
 json_t *sb_request_params(const sb_request *r) { return r->params; }
 
-void sb_request_drop(sb_request *r) {
-  if (r == NULL)
-    return;
-  sb_session_unref(r->session);
+static void request_free(sb_request *r) {
+  if (r->session)
+    sb_session_unref(r->session);
   g_free(r->method);
   if (r->id)
     json_decref(r->id);
@@ -144,22 +154,38 @@ void sb_request_drop(sb_request *r) {
   g_free(r);
 }
 
+void sb_request_drop(sb_request *r) {
+  if (r == NULL)
+    return;
+  if (r->done)
+    r->done(r->done_ud, NULL, SB_ERR_INTERNAL, "the request was dropped without an answer", NULL);
+  request_free(r);
+}
+
 void sb_request_reply(sb_request *r, json_t *result) {
   if (result == NULL)
     result = json_object();
-  if (r->id) {
+  if (r->done) {
+    r->done(r->done_ud, result, 0, NULL, NULL);
+    json_decref(result);
+  } else if (r->id) {
     json_t *msg = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", r->id, "result", result);
     sb_session_send_json(r->session, msg);
   } else {
     json_decref(result);
   }
-  sb_request_drop(r);
+  request_free(r);
 }
 
 static void request_error_va(sb_request *r, int code, json_t *data, const char *fmt, va_list ap) {
   char *message = g_strdup_vprintf(fmt, ap);
-  sb_verbose("session %s: %s -> error %d: %s", sb_session_id(r->session), r->method, code, message);
-  if (r->id) {
+  sb_verbose("session %s: %s -> error %d: %s", r->session ? sb_session_id(r->session) : "(admin)",
+             r->method, code, message);
+  if (r->done) {
+    r->done(r->done_ud, NULL, code, message, data);
+    if (data)
+      json_decref(data);
+  } else if (r->id) {
     json_t *err = json_pack("{s:i, s:s}", "code", code, "message", message);
     if (data)
       json_object_set_new(err, "data", data);
@@ -169,7 +195,7 @@ static void request_error_va(sb_request *r, int code, json_t *data, const char *
     json_decref(data);
   }
   g_free(message);
-  sb_request_drop(r);
+  request_free(r);
 }
 
 void sb_request_error(sb_request *r, int code, const char *fmt, ...) {

@@ -35,6 +35,8 @@ enum {
   SB_ERR_MAX_PUBLISHERS = 1044,
   SB_ERR_NO_TRACK = 1045,
   SB_ERR_NO_OFFER = 1046,           /* no subscriber offer outstanding / stale version */
+  SB_ERR_NO_PARTICIPANT = 1060,     /* admin API: no such participant in that room */
+  SB_ERR_ROOM_EXISTS = 1061,        /* admin API: a room of that name exists already */
 };
 
 typedef struct sb_session sb_session;
@@ -75,6 +77,14 @@ int sb_session_count(void);
 /* id may be NULL for a notification (then replies are dropped). params is
  * borrowed (a new reference is taken). */
 sb_request *sb_request_new(sb_session *s, const char *method, json_t *id, json_t *params);
+/* A request from inside the server (the admin API), with no session: its answer
+ * goes to done, once, on the thread that answers. On success result is the
+ * result (borrowed) and code 0; on an error result is NULL, code and message say
+ * what failed and data is the error's "data" (borrowed, may be NULL). A request
+ * dropped unanswered reports SB_ERR_INTERNAL. */
+typedef void (*sb_request_done)(void *ud, json_t *result, int code, const char *message, json_t *data);
+sb_request *sb_request_new_internal(const char *method, json_t *params, sb_request_done done, void *ud);
+/* The session; NULL for an internal request. */
 sb_session *sb_request_session(const sb_request *r);
 const char *sb_request_method(const sb_request *r);
 /* The params object (borrowed; an empty object when the call had none). */

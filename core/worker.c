@@ -1,12 +1,17 @@
 /* Switchboard — media workers. */
 #include "core/worker.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 
 #define MAX_WORKERS 256
 #define MAX_EXIT_HOOKS 8
+/* The health timer: how late it fires is the loop's lag (a loop busy with packets
+ * or stuck in a callback fires it late); it also samples the thread's CPU time. */
+#define HEALTH_INTERVAL_MS 500
 
 struct sb_worker {
   int index;
@@ -16,6 +21,12 @@ struct sb_worker {
   gint load;
   GAsyncQueue *calls;      /* of worker_call*, drained by the wakeup source */
   GSource *wakeup;         /* a source whose ready time is set to "now" to wake the loop */
+  GSource *health;         /* HEALTH_INTERVAL_MS timer on the worker */
+  int64_t health_due_us;   /* worker: when the health timer should fire next */
+  int64_t heartbeat_us;    /* monotonic time the health timer last ran (atomic) */
+  sb_metric *m_lag;        /* switchboard_worker_loop_lag_seconds{worker} */
+  sb_metric *m_cpu;        /* switchboard_worker_cpu_seconds_total{worker} */
+  sb_metric *m_load;       /* switchboard_worker_load{worker} */
 };
 
 typedef struct worker_call {
@@ -64,6 +75,37 @@ static GSourceFuncs wakeup_funcs = {
   .dispatch = wakeup_dispatch,
 };
 
+static gboolean health_tick(gpointer data) {
+  sb_worker *w = data;
+  int64_t now = g_get_monotonic_time();
+  int64_t late = now - w->health_due_us;
+  sb_histogram_observe(w->m_lag, late > 0 ? (double)late / 1e6 : 0.0);
+  w->health_due_us = now + HEALTH_INTERVAL_MS * 1000;
+  __atomic_store_n(&w->heartbeat_us, now, __ATOMIC_RELAXED);
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    sb_metric_set(w->m_cpu, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+  sb_metric_set(w->m_load, g_atomic_int_get(&w->load));
+  return G_SOURCE_CONTINUE;
+}
+
+static void worker_metrics(sb_worker *w) {
+  /* From "fine" (a timer's millisecond of rounding) to "a stalled loop". */
+  static const double lag_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+  char index[16];
+  g_snprintf(index, sizeof index, "%d", w->index);
+  w->m_lag = sb_histogram_series("switchboard_worker_loop_lag_seconds",
+                                 "How late each media worker's 500 ms timer fired (event-loop lag)",
+                                 lag_bounds, G_N_ELEMENTS(lag_bounds), "worker", index);
+  w->m_cpu = sb_metric_series("switchboard_worker_cpu_seconds",
+                              "CPU time used by each media worker thread (sampled every 500 ms)",
+                              SB_METRIC_COUNTER, "worker", index);
+  sb_metric_set_scale(w->m_cpu, 1000000);
+  w->m_load = sb_metric_series("switchboard_worker_load",
+                               "PeerConnections and rooms carried by each media worker",
+                               SB_METRIC_GAUGE, "worker", index);
+}
+
 static gpointer worker_main(gpointer data) {
   sb_worker *w = data;
   char name[24];
@@ -105,6 +147,12 @@ int sb_workers_start(int n) {
     g_source_set_callback(w->wakeup, NULL, w, NULL);
     g_source_set_priority(w->wakeup, G_PRIORITY_DEFAULT);
     g_source_attach(w->wakeup, w->ctx);
+    worker_metrics(w);
+    w->heartbeat_us = g_get_monotonic_time();
+    w->health_due_us = w->heartbeat_us + HEALTH_INTERVAL_MS * 1000;
+    w->health = g_timeout_source_new(HEALTH_INTERVAL_MS);
+    g_source_set_callback(w->health, health_tick, w, NULL);
+    g_source_attach(w->health, w->ctx);
     char name[24];
     g_snprintf(name, sizeof name, "sb-worker-%d", i);
     w->thread = g_thread_new(name, worker_main, w);
@@ -128,6 +176,8 @@ void sb_workers_stop(void) {
     g_thread_join(w->thread);
     g_source_destroy(w->wakeup);
     g_source_unref(w->wakeup);
+    g_source_destroy(w->health);
+    g_source_unref(w->health);
     g_main_loop_unref(w->loop);
     g_main_context_unref(w->ctx);
     g_async_queue_unref(w->calls);
@@ -139,6 +189,14 @@ void sb_workers_stop(void) {
 }
 
 int sb_worker_count(void) { return worker_n; }
+
+bool sb_workers_responsive(int64_t max_silence_us) {
+  int64_t now = g_get_monotonic_time();
+  for (int i = 0; i < worker_n; i++)
+    if (now - __atomic_load_n(&workers[i]->heartbeat_us, __ATOMIC_RELAXED) > max_silence_us)
+      return false;
+  return worker_n > 0;
+}
 sb_worker *sb_worker_get(int index) { return index >= 0 && index < worker_n ? workers[index] : NULL; }
 int sb_worker_index(const sb_worker *w) { return w->index; }
 GMainContext *sb_worker_context(sb_worker *w) { return w->ctx; }

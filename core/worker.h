@@ -18,6 +18,9 @@ int sb_workers_start(int n);
 /* Runs the exit hooks on every worker, stops their loops and joins the threads. */
 void sb_workers_stop(void);
 int sb_worker_count(void);
+/* Whether workers run and every one's loop has turned within max_silence_us (its
+ * health timer fires every 500 ms): readiness. Main thread. */
+bool sb_workers_responsive(int64_t max_silence_us);
 sb_worker *sb_worker_get(int index);
 /* The worker with the fewest assigned objects (see sb_worker_load_add). */
 sb_worker *sb_worker_pick(void);

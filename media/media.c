@@ -1,5 +1,6 @@
 /* Switchboard — media module start-up and configuration. */
 #include "media/media.h"
+#include "media/sctp.h"
 
 #include <glib.h>
 #include <nice/debug.h>
@@ -127,6 +128,9 @@ static void media_stop(void) {
   server_clear(&settings.ice.stun);
   server_clear(&settings.ice.turn);
   memset(&settings, 0, sizeof settings);
+  if (sb_sctp_live_count() > 0)
+    sb_warn("media: %d SCTP association(s) still alive at shutdown", sb_sctp_live_count());
+  sb_sctp_global_cleanup();
   sb_dtls_global_cleanup();
   sb_srtp_global_cleanup();
 }

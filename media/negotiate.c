@@ -482,7 +482,9 @@ int sb_negotiate_answer(const sb_sdp *offer, const sb_caps *caps, const sb_local
         g_ptr_array_add(a->fmts, g_strdup(g_ptr_array_index(m->fmts, k)));
       a->sctp_port = d->sctp_port;
       a->sctpmap = m->sctpmap;
-      a->max_message_size = d->max_message_size ? d->max_message_size : 262144;
+      a->rtcp_mux = false;
+      /* What we accept (RFC 8841 §6); d keeps what the remote accepts. */
+      a->max_message_size = SB_MAX_MESSAGE_SIZE;
     } else {
       d->rtcp_rsize = m->rtcp_rsize;
       a->rtcp_rsize = m->rtcp_rsize;
@@ -543,6 +545,14 @@ sb_sdp *sb_negotiate_offer(const sb_offer_section *sec, int n, const sb_local_tr
     add_transport(a, lt);
     a->direction = x->dir;
     a->rtcp_rsize = true;
+    if (x->kind == SB_MEDIA_APPLICATION) {
+      /* RFC 8841: a data channel section; SCTP runs over the bundle's DTLS. */
+      a->rtcp_mux = false;
+      a->rtcp_rsize = false;
+      g_ptr_array_add(a->fmts, g_strdup("webrtc-datachannel"));
+      a->sctp_port = 5000;
+      a->max_message_size = SB_MAX_MESSAGE_SIZE;
+    }
     add_extmaps(a, x->ext_ids);
     sb_media_desc d = { .kind = x->kind, .codec_count = x->codec_count };
     memcpy(d.codecs, x->codecs, sizeof(x->codecs[0]) * (size_t)x->codec_count);
@@ -575,6 +585,13 @@ static void apply_section(const sb_offer_section *x, const sb_sdp_media *m, sb_m
   d->accepted = m->port != 0;
   if (!d->accepted)
     return;
+  if (x->kind == SB_MEDIA_APPLICATION) {
+    d->accepted = m->sctp_port != 0 || m->sctpmap;
+    d->sctp_port = m->sctp_port ? m->sctp_port : 5000;
+    d->max_message_size = m->max_message_size;
+    d->dir = SB_DIR_SENDRECV;
+    return;
+  }
   bool remote_recvs = m->direction == SB_DIR_RECVONLY || m->direction == SB_DIR_SENDRECV;
   bool we_send = x->dir == SB_DIR_SENDONLY || x->dir == SB_DIR_SENDRECV;
   d->dir = remote_recvs && we_send ? SB_DIR_SENDONLY : SB_DIR_INACTIVE;

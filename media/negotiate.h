@@ -17,6 +17,7 @@
 
 #define SB_MAX_CODECS 16          /* payload types kept per m-section */
 #define SB_MAX_REMOTE_SSRCS 8     /* sending SSRCs of the remote per m-section */
+#define SB_MAX_MESSAGE_SIZE 262144 /* a=max-message-size we announce (data channels) */
 
 typedef enum {
   SB_MEDIA_AUDIO = 0,

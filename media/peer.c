@@ -9,6 +9,7 @@
 #include "media/codec.h"
 #include "media/demux.h"
 #include "media/media.h"
+#include "media/media_metrics.h"
 #include "media/sdp.h"
 
 const char *sb_peer_state_name(sb_peer_state s) {
@@ -46,6 +47,9 @@ sb_peer *sb_peer_new(const char *name, const sb_peer_handler *h, void *ud) {
   p->created_us = sb_now_us();
   sb_worker_load_add(w, 1);
   sb_media_peer_count_add(1);
+  p->mm_ice = p->mm_dtls = -1;
+  sb_mm_move(sb_mm.ice_state, SB_MM_ICE_STATES, &p->mm_ice, SB_ICE_NEW);
+  sb_mm_move(sb_mm.dtls_state, SB_MM_DTLS_STATES, &p->mm_dtls, SB_DTLS_NEW);
   return p;
 }
 
@@ -126,14 +130,27 @@ static void state_event_free(gpointer data) {
   g_free(e);
 }
 
+/* Keeps the peers-by-ICE/DTLS-state gauges in step with the agent and endpoint. */
+static void peer_count_states(sb_peer *p) {
+  if (p->closed)
+    return;
+  if (p->ice)
+    sb_mm_move(sb_mm.ice_state, SB_MM_ICE_STATES, &p->mm_ice, (int)sb_ice_get_state(p->ice));
+  if (p->dtls)
+    sb_mm_move(sb_mm.dtls_state, SB_MM_DTLS_STATES, &p->mm_dtls, (int)sb_dtls_get_state(p->dtls));
+}
+
 static void peer_set_state(sb_peer *p, sb_peer_state s, const char *reason) {
   if (p->state == s || p->state == SB_PEER_FAILED || p->state == SB_PEER_CLOSED)
     return;
-  if (s == SB_PEER_FAILED)
+  peer_count_states(p);
+  if (s == SB_PEER_FAILED) {
+    sb_metric_add(sb_mm.failures[sb_peer_failure_kind(reason)], 1);
     sb_info("%s: peer failed: %s", p->name, reason);
-  else
+  } else {
     sb_verbose("%s: peer %s%s%s", p->name, sb_peer_state_name(s), reason ? ": " : "",
                reason ? reason : "");
+  }
   p->state = s;
   if (s == SB_PEER_CONNECTING)
     return;
@@ -160,6 +177,7 @@ static void dtls_rearm(sb_peer *p) {
   }
   if (p->dtls == NULL || p->closed)
     return;
+  peer_count_states(p);
   int64_t ms = sb_dtls_timeout_ms(p->dtls);
   if (ms < 0)
     return;
@@ -195,6 +213,7 @@ static void on_dtls_connected(void *ud, const sb_dtls_keys *keys) {
           sb_dtls_is_client(p->dtls) ? "client" : "server", p->srtp_profile,
           (long long)((p->connected_us - p->created_us) / 1000));
   peer_set_state(p, SB_PEER_CONNECTED, NULL);
+  sb_peer_data_start(p);
 }
 
 static void on_dtls_failed(void *ud, const char *why) {
@@ -209,8 +228,13 @@ static void on_dtls_closed(void *ud) {
   peer_set_state(p, SB_PEER_CLOSED, "the remote closed DTLS");
 }
 
+static void on_dtls_data(void *ud, const uint8_t *buf, size_t len) {
+  sb_peer_data_input(ud, buf, len);
+}
+
 static const sb_dtls_callbacks dtls_callbacks = {
   .send = on_dtls_send,
+  .data = on_dtls_data,
   .connected = on_dtls_connected,
   .failed = on_dtls_failed,
   .closed = on_dtls_closed,
@@ -238,6 +262,8 @@ static void on_ice_gathering_done(void *ud) {
 
 static void on_ice_state(void *ud, sb_ice_state s) {
   sb_peer *p = ud;
+  if (!p->closed)
+    sb_mm_move(sb_mm.ice_state, SB_MM_ICE_STATES, &p->mm_ice, (int)s);
   if (s == SB_ICE_CHECKING) {
     peer_set_state(p, SB_PEER_CONNECTING, NULL);
   } else if (s == SB_ICE_CONNECTED) {
@@ -335,6 +361,7 @@ void sb_peer_setup_streams(sb_peer *p) {
         g_hash_table_insert(p->out_by_ssrc, GUINT_TO_POINTER(out->rtx_ssrc), out);
     }
   }
+  sb_peer_data_start(p);   /* a renegotiation may have added the data section */
 }
 
 /* A packet from an SSRC the SDP did not announce (Firefox and simulcast often do
@@ -383,6 +410,8 @@ static void peer_recv_rtp(sb_peer *p, const uint8_t *buf, size_t len, int64_t no
     p->drops.malformed_rtp++;
     goto out;
   }
+  sb_metric_add_fast(sb_mm.rtp_packets_in, 1);
+  sb_metric_add_fast(sb_mm.rtp_bytes_in, n);
   sb_stream_in *in = g_hash_table_lookup(p->in_by_ssrc, GUINT_TO_POINTER(v.ssrc));
   if (in == NULL && (in = peer_discover_stream(p, pkt->data, &v)) == NULL) {
     p->drops.unknown_ssrc++;
@@ -402,6 +431,7 @@ static void peer_recv_rtp(sb_peer *p, const uint8_t *buf, size_t len, int64_t no
       goto out; /* a padding-only probe: nothing to deliver */
     pkt->len = (uint16_t)nl;
     rtx = true;
+    sb_metric_add_fast(sb_mm.rtx_in, 1);
   }
   if (v.pt != in->pt) {
     if (sb_media_desc_codec(d, v.pt) == NULL) {
@@ -473,6 +503,10 @@ int sb_peer_send_rewritten(sb_peer *p, sb_stream_out *out, sb_pktbuf *pkt, const
   if (sb_ice_send(p->ice, buf, (size_t)len) < 0)
     return -1;
   sb_send_stats_on_send(&out->stats, ts, now, (uint32_t)plain_len, resend);
+  sb_metric_add_fast(sb_mm.rtp_packets_out, 1);
+  sb_metric_add_fast(sb_mm.rtp_bytes_out, plain_len);
+  if (resend)
+    sb_metric_add_fast(sb_mm.rtx_out, 1);
   return 0;
 }
 
@@ -529,9 +563,11 @@ bool sb_peer_request_keyframe(sb_peer *p, sb_stream_in *in, bool force) {
   if (in->pli_enabled || !in->fir_enabled) {
     m = sb_rtcp_write_pli(buf + n, 64 - (size_t)n, p->rtcp_ssrc, in->ssrc);
     in->stats.plis_sent++;
+    sb_metric_add_fast(sb_mm.plis_out, 1);
   } else {
     m = sb_rtcp_write_fir(buf + n, 64 - (size_t)n, p->rtcp_ssrc, in->ssrc, ++in->fir_seq);
     in->stats.firs_sent++;
+    sb_metric_add_fast(sb_mm.firs_out, 1);
   }
   if (n < 0 || m < 0)
     return false;
@@ -607,7 +643,8 @@ void sb_peer_close(sb_peer *p) {
     g_source_unref(p->dtls_timer);
     p->dtls_timer = NULL;
   }
-  /* close_notify goes out through ICE, so DTLS goes first. */
+  /* SCTP's ABORT goes out through DTLS, and close_notify through ICE. */
+  sb_peer_data_close(p);
   if (p->dtls) {
     sb_dtls_free(p->dtls);
     p->dtls = NULL;
@@ -623,5 +660,7 @@ void sb_peer_close(sb_peer *p) {
       sb_stream_out_clear(sb_peer_out_at(p, i));
   sb_worker_load_add(p->worker, -1);
   sb_media_peer_count_add(-1);
+  sb_mm_move(sb_mm.ice_state, SB_MM_ICE_STATES, &p->mm_ice, -1);
+  sb_mm_move(sb_mm.dtls_state, SB_MM_DTLS_STATES, &p->mm_dtls, -1);
   sb_verbose("%s: closed", p->name);
 }

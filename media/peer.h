@@ -21,6 +21,7 @@
 #include "core/worker.h"
 #include "media/negotiate.h"
 #include "media/pktbuf.h"
+#include "media/sctp.h"
 #include "media/rtp.h"
 #include "media/stream.h"
 
@@ -51,6 +52,16 @@ typedef struct sb_peer_handler {
   void (*on_keyframe_request)(sb_peer *p, sb_stream_out *out, void *ud);
   /* A new inbound stream appeared (declared in SDP or found by mid/payload type). */
   void (*on_stream_in)(sb_peer *p, sb_stream_in *in, void *ud);
+  /* Data channels (when an application m-section was negotiated; all may be NULL):
+   * the SCTP association is up, so sb_peer_channel_open works from now on; */
+  void (*on_data_ready)(sb_peer *p, void *ud);
+  /* the remote opened a channel; */
+  void (*on_channel_open)(sb_peer *p, const sb_dc_info *ch, void *ud);
+  /* a whole message on a channel (buf is borrowed); */
+  void (*on_channel_message)(sb_peer *p, uint16_t id, bool binary, const uint8_t *buf,
+                             size_t len, void *ud);
+  /* a channel closed (either side closed it, or the association went). */
+  void (*on_channel_closed)(sb_peer *p, uint16_t id, void *ud);
 } sb_peer_handler;
 
 /* Creates a peer on the calling worker. name is for logs ("session abc/echo"). */
@@ -101,6 +112,17 @@ int sb_peer_send_rtp(sb_peer *p, sb_stream_out *out, sb_pktbuf *pkt, const sb_rt
 bool sb_peer_request_keyframe(sb_peer *p, sb_stream_in *in, bool force);
 /* The bitrate we tell the remote to stay under (REMB), 0 to send none. */
 void sb_peer_set_remb_bitrate(sb_peer *p, uint64_t bps);
+
+/* Data channels (media/sctp.h has the semantics). -1 / NULL when the peer has no
+ * SCTP association (no application m-section, or DTLS not connected yet). */
+bool sb_peer_data_ready(const sb_peer *p);
+int sb_peer_channel_open(sb_peer *p, const char *label, const char *protocol, uint8_t type,
+                         uint32_t reliability, uint16_t priority);
+int sb_peer_channel_send(sb_peer *p, uint16_t id, bool binary, const uint8_t *buf, size_t len);
+void sb_peer_channel_close(sb_peer *p, uint16_t id);
+const sb_dc_info *sb_peer_channel(sb_peer *p, uint16_t id);
+/* Zeroes when there is no association. */
+void sb_peer_data_stats(const sb_peer *p, sb_sctp_stats *out);
 
 /* Counters of what was dropped, for stats and tests. */
 typedef struct sb_peer_drops {

@@ -33,6 +33,7 @@ struct sb_peer {
 
   sb_ice *ice;
   sb_dtls *dtls;
+  sb_sctp *sctp;              /* data channels, once DTLS is up (peer_data.c) */
   sb_srtp srtp;
   GSource *tick;
   GSource *dtls_timer;
@@ -55,6 +56,8 @@ struct sb_peer {
   int64_t next_report_us;
   sb_peer_drops drops;
   char *srtp_profile;
+  int8_t mm_ice;              /* the ICE and DTLS state this peer is counted in */
+  int8_t mm_dtls;             /* (media_metrics.h gauges), -1 once closed */
 };
 
 /* The outbound stream of m-section i (NULL when none). */
@@ -73,6 +76,14 @@ void sb_peer_tick_start(sb_peer *p);
 /* Creates the streams the descriptions call for that do not exist yet and brings
  * existing outbound streams up to date (after each negotiation). */
 void sb_peer_setup_streams(sb_peer *p);
+
+/* peer_data.c */
+/* Creates and connects the SCTP association when DTLS is up and an application
+ * m-section is accepted (after DTLS connects, and after each negotiation). */
+void sb_peer_data_start(sb_peer *p);
+void sb_peer_data_input(sb_peer *p, const uint8_t *buf, size_t len);
+void sb_peer_data_close(sb_peer *p);
+json_t *sb_peer_data_stats_json(const sb_peer *p);
 
 /* peer_rtcp.c */
 void sb_peer_rtcp_recv(sb_peer *p, const uint8_t *buf, size_t len, int64_t now_us);

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "media/media_metrics.h"
 #include "media/peer_internal.h"
 #include "media/rtcp.h"
 
@@ -70,12 +71,14 @@ static void on_feedback(sb_peer *p, const sb_rtcp_view *view, int64_t now) {
     if (out == NULL || n <= 0)
       return;
     out->stats.nacks_received += (uint64_t)n;
+    sb_metric_add_fast(sb_mm.nacks_in, n);
     sb_peer_retransmit(p, out, seqs, n < NACK_SEQS_MAX ? n : NACK_SEQS_MAX, now);
   } else if (view->pt == SB_RTCP_PSFB && fb.fmt == SB_RTCP_PSFB_PLI) {
     sb_stream_out *out = out_by_ssrc(p, fb.media_ssrc);
     if (out == NULL)
       return;
     out->stats.plis_received++;
+    sb_metric_add_fast(sb_mm.plis_in, 1);
     if (p->h.on_keyframe_request)
       p->h.on_keyframe_request(p, out, p->ud);
   } else if (view->pt == SB_RTCP_PSFB && fb.fmt == SB_RTCP_PSFB_FIR) {
@@ -87,6 +90,7 @@ static void on_feedback(sb_peer *p, const sb_rtcp_view *view, int64_t now) {
       if (out == NULL)
         continue;
       out->stats.firs_received++;
+      sb_metric_add_fast(sb_mm.firs_in, 1);
       if (p->h.on_keyframe_request)
         p->h.on_keyframe_request(p, out, p->ud);
     }
@@ -186,6 +190,7 @@ void sb_peer_send_nacks(sb_peer *p, sb_stream_in *in, int64_t now) {
   if (b < 0)
     return;
   in->stats.nacks_sent += n;
+  sb_metric_add_fast(sb_mm.nacks_out, (int64_t)n);
   sb_peer_send_rtcp(p, buf, a + b);
 }
 
@@ -219,6 +224,7 @@ static int in_report_blocks(sb_peer *p, sb_rtcp_report_block *blocks, int max, i
       continue;
     sb_rtcp_report_block *b = &blocks[n++];
     sb_recv_stats_report(&in->stats, b);
+    sb_metric_add_fast(sb_mm.lost, (int64_t)sb_recv_stats_take_lost(&in->stats));
     b->ssrc = in->ssrc;
     b->lsr = in->last_sr_ntp_mid;
     /* RFC 3550 §6.4.1: DLSR in units of 1/65536 s. */

@@ -66,6 +66,7 @@ json_t *sb_peer_stats_json(sb_peer *p) {
       json_array_append_new(outs, out_stream_json(p, sb_peer_out_at(p, (guint)i), now));
   json_object_set_new(o, "inbound", ins);
   json_object_set_new(o, "outbound", outs);
+  json_object_set_new(o, "data", sb_peer_data_stats_json(p));
   const sb_peer_drops *dr = &p->drops;
   json_object_set_new(o, "dropped",
                       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",

@@ -226,7 +226,8 @@ static void write_media(GString *o, const sb_sdp *sdp, const sb_sdp_media *m) {
   }
   if (m->extmap_allow_mixed)
     attr(o, "extmap-allow-mixed", NULL);
-  attr(o, sb_direction_str(m->direction), NULL);
+  if (rtp)   /* a data channel section has no direction (RFC 8841) */
+    attr(o, sb_direction_str(m->direction), NULL);
   if (m->msid)
     attr(o, "msid", m->msid);
   if (m->rtcp_mux)

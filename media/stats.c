@@ -108,6 +108,7 @@ static void init_seq(sb_recv_stats *s, uint16_t seq) {
   s->bad_seq = RTP_SEQ_MOD + 1; /* so seq == bad_seq is false */
   s->cycles = 0;
   s->packets_unique = 0;
+  s->lost_counted = 0;
   s->received_prior = 0;
   s->expected_prior = 0;
   memset(s->seen_bitmap, 0, sizeof s->seen_bitmap);
@@ -242,6 +243,15 @@ double sb_recv_stats_jitter_ms(const sb_recv_stats *s) {
   if (!s->clock_rate)
     return 0.0;
   return s->jitter * 1000.0 / s->clock_rate;
+}
+
+uint64_t sb_recv_stats_take_lost(sb_recv_stats *s) {
+  int64_t lost = sb_recv_stats_cumulative_lost(s);
+  if (lost <= s->lost_counted)
+    return 0;
+  uint64_t grown = (uint64_t)(lost - s->lost_counted);
+  s->lost_counted = lost;
+  return grown;
 }
 
 void sb_recv_stats_report(sb_recv_stats *s, sb_rtcp_report_block *out) {

@@ -79,6 +79,7 @@ typedef struct sb_recv_stats {
   uint8_t fraction_lost;     /* of the last report interval, /256 */
   int64_t last_packet_us;    /* monotonic time of the last packet, 0 before any */
   sb_rate rate;              /* bytes of every packet given to update */
+  int64_t lost_counted;      /* the highest cumulative loss sb_recv_stats_take_lost gave out */
 } sb_recv_stats;
 
 void sb_recv_stats_init(sb_recv_stats *s, uint32_t clock_rate);
@@ -92,6 +93,11 @@ uint32_t sb_recv_stats_ext_max_seq(const sb_recv_stats *s);
 int64_t sb_recv_stats_cumulative_lost(const sb_recv_stats *s);
 uint32_t sb_recv_stats_expected(const sb_recv_stats *s);
 double sb_recv_stats_jitter_ms(const sb_recv_stats *s);
+/* Loss not yet accounted for in a process-wide counter: the growth of the
+ * cumulative loss since the last call, 0 when it did not grow (packets that
+ * arrive late or are recovered lower it: they are not counted twice). Restarts
+ * with the sequence (A.1 init_seq). */
+uint64_t sb_recv_stats_take_lost(sb_recv_stats *s);
 /* Fills a report block for an RR and starts a new A.3 interval: fraction_lost is
  * updated too. ssrc, lsr and dlsr are the caller's: they are left untouched. */
 void sb_recv_stats_report(sb_recv_stats *s, sb_rtcp_report_block *out);

@@ -20,7 +20,9 @@
  * open transaction; no browser uses it): such a client gets its first answer,
  * maybe more, and a closed connection, and the server neither blocks nor spins. */
 #include <glib.h>
+#include <jansson.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/http.h"
@@ -86,7 +88,16 @@ static const sb_http_route healthz_route = {
   .handler = healthz,
 };
 
-static const sb_http_route *route_for(const char *path) {
+/* The route a listener of its own (the admin API, admin.c) gives in its
+ * protocol's user pointer: every request on that listener goes to it. */
+static const sb_http_route *listener_route(struct lws *wsi) {
+  const struct lws_protocols *proto = lws_get_protocol(wsi);
+  return proto ? proto->user : NULL;
+}
+
+static const sb_http_route *route_for(struct lws *wsi, const char *path) {
+  if (listener_route(wsi))
+    return listener_route(wsi);
   if (strcmp(path, healthz_route.prefix) == 0)
     return &healthz_route;
   return sb_http_route_find(path);
@@ -216,15 +227,26 @@ static void exchange_answer(http_exchange *x, int status, const char *const *hea
 static void exchange_answer(http_exchange *x, int status, const char *const *headers,
                             size_t header_count, const char *fmt, ...) {
   char *text = NULL;
+  /* A listener of its own (the admin API) answers in JSON. */
+  bool json = listener_route(x->wsi) != NULL;
   if (fmt) {
     va_list ap;
     va_start(ap, fmt);
     char *line = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    text = g_strconcat(line, "\n", NULL);
+    if (json) {
+      json_t *err = json_pack("{s:{s:i, s:s}}", "error", "code", status, "message", line);
+      char *dump = json_dumps(err, JSON_COMPACT);
+      text = g_strdup(dump);
+      free(dump);
+      json_decref(err);
+    } else {
+      text = g_strconcat(line, "\n", NULL);
+    }
     g_free(line);
   }
-  exchange_reply(exchange_ref(x), status, text ? "text/plain; charset=utf-8" : NULL, headers,
+  exchange_reply(exchange_ref(x), status,
+                 text ? (json ? "application/json" : "text/plain; charset=utf-8") : NULL, headers,
                  header_count, text, text ? strlen(text) : 0);
   g_free(text);
 }
@@ -410,7 +432,7 @@ static int http_request(struct lws *wsi, void *user, void *in, size_t len) {
   if (m < 0)
     return lws_callback_http_dummy(wsi, LWS_CALLBACK_HTTP, user, in, len);
   GPtrArray *path_parts = header_fragments(wsi, http_methods[m].token);
-  const sb_http_route *route = path_parts->len ? route_for(g_ptr_array_index(path_parts, 0)) : NULL;
+  const sb_http_route *route = path_parts->len ? route_for(wsi, g_ptr_array_index(path_parts, 0)) : NULL;
   if (route == NULL) {
     g_ptr_array_unref(path_parts);
     return lws_callback_http_dummy(wsi, LWS_CALLBACK_HTTP, user, in, len);
@@ -570,7 +592,7 @@ static int http_writeable(struct lws *wsi, http_exchange *x) {
     return 0;
   }
   int64_t us = sb_now_us() - x->started_us;
-  if (x->route == &healthz_route)
+  if (x->route == &healthz_route || x->route == listener_route(wsi))
     sb_debug("http: %s %s from %s -> %d", x->method, x->path, x->remote, r->status);
   else
     sb_info("http: %s %s from %s -> %d (%zu bytes, %.1f ms)", x->method, x->path, x->remote,

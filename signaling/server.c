@@ -16,6 +16,7 @@ static GThread *signaling_thread;
 static int64_t started_us;
 static struct lws_protocols protocols[2];
 static struct lws_http_mount mount;
+static struct lws_http_mount admin_page_mount;   /* /admin/ -> demos/admin.html */
 static lws_retry_bo_t retry;
 static GMainLoop *lws_loop;     /* a handle on the default context for lws; never run */
 
@@ -82,6 +83,15 @@ static int signaling_start(sb_config *cfg) {
     .mountpoint_len = 1,
     .origin = config.demos_dir,
     .def = "index.html",
+    .origin_protocol = LWSMPRO_FILE,
+    .mount_next = &admin_page_mount,
+  };
+  /* The admin dashboard (it calls the admin API on its own listener, admin.c). */
+  admin_page_mount = (struct lws_http_mount){
+    .mountpoint = "/admin",
+    .mountpoint_len = 6,
+    .origin = config.demos_dir,
+    .def = "admin.html",
     .origin_protocol = LWSMPRO_FILE,
   };
   retry = (lws_retry_bo_t){

@@ -123,12 +123,20 @@ static void on_stream_in(sb_peer *p, sb_stream_in *in, void *ud) {
     sb_peer_request_keyframe(p, in, true);
 }
 
+/* Data channels echo too: every message goes back on the channel it came on. */
+static void on_channel_message(sb_peer *p, uint16_t id, bool binary, const uint8_t *buf,
+                               size_t len, void *ud) {
+  (void)ud;
+  sb_peer_channel_send(p, id, binary, buf, len);
+}
+
 static const sb_peer_handler echo_handler = {
   .on_state = on_state,
   .on_candidate = on_candidate,
   .on_rtp = on_rtp,
   .on_keyframe_request = on_keyframe_request,
   .on_stream_in = on_stream_in,
+  .on_channel_message = on_channel_message,
 };
 
 typedef struct job {
@@ -171,6 +179,7 @@ static void start_on_worker(void *data) {
     .keep_offer_order = true,
     .rtx = true,
     .remb = true,
+    .data = true,
   };
   char *answer = NULL, *msg = NULL;
   int rc = sb_peer_accept_offer(c->peer, j->text, strlen(j->text), &caps, &answer, &msg);

@@ -122,7 +122,7 @@ void vr_notify(vr_participant *p, const char *method, json_t *params) {
     json_decref(params);
 }
 
-static const char *client_name(vr_client c) {
+const char *vr_client_name(vr_client c) {
   return c == VR_CLIENT_WHIP ? "whip" : c == VR_CLIENT_WHEP ? "whep" : "websocket";
 }
 
@@ -139,7 +139,7 @@ int vr_join(vr_participant *p, char **msg) {
   vr_room_notify(room, p, "room.participant_joined",
                  json_pack("{s:{s:s, s:s}}", "participant", "id", p->id, "display", p->display));
   sb_event_emit("participant.joined", json_pack("{s:s, s:s, s:s, s:s}", "room", room->name, "participant",
-                                                p->id, "display", p->display, "client", client_name(p->client)));
+                                                p->id, "display", p->display, "client", vr_client_name(p->client)));
   return 0;
 }
 

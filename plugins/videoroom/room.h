@@ -57,6 +57,8 @@ struct vr_room {
   sb_worker *worker;
   vr_options opts;
   int members;                   /* signaling thread: joined and not left (admission) */
+  bool persistent;               /* signaling thread: created by the admin API, kept when empty */
+  bool closing;                  /* signaling thread: deleted by the admin API, refuses joins */
   /* worker */
   GPtrArray *participants;       /* vr_participant*, join order */
   GHashTable *tracks;            /* id -> vr_track* (owned) */
@@ -126,6 +128,18 @@ extern const sb_plugin vr_plugin;
 int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg);
 /* One member fewer; the registry forgets an empty room. Signaling thread. */
 void vr_room_release(vr_room *room);
+/* Admin API (signaling thread): a persistent room (SB_ERR_INVALID_PARAMS,
+ * SB_ERR_ROOM_EXISTS); the registry's room of that name or NULL; every room;
+ * closing a room (refuses joins, forgotten when its last member leaves). */
+int vr_room_create(const char *name, json_t *options, vr_room **out, char **msg);
+vr_room *vr_room_find(const char *name);
+void vr_rooms_foreach(void (*fn)(vr_room *room, void *ud), void *ud);
+void vr_room_close(vr_room *room);
+json_t *vr_options_json(const vr_options *o);
+/* The session's participant, or NULL; takes the session out of its room (replies
+ * req, if any, once it has left). Signaling thread. */
+vr_participant *vr_session_participant(sb_session *s);
+void vr_session_leave(sb_session *s, sb_request *req, const char *reason);
 
 /* room.c (worker unless said) */
 vr_room *vr_room_new(const char *name, const vr_options *opts);   /* any thread */
@@ -137,6 +151,7 @@ vr_participant *vr_participant_ref(vr_participant *p);
 void vr_participant_unref(vr_participant *p);
 json_t *vr_track_json(const vr_track *t);
 json_t *vr_participant_json(const vr_participant *p);
+const char *vr_client_name(vr_client c);       /* "websocket", "whip", "whep" */
 void vr_room_notify(vr_room *room, const vr_participant *except, const char *method, json_t *params);
 /* A notification to one participant (dropped for WHIP/WHEP); params stolen. */
 void vr_notify(vr_participant *p, const char *method, json_t *params);
@@ -172,5 +187,10 @@ void vr_forward(vr_track *t, sb_pktbuf *pkt, const sb_rtp_view *v);
 /* whip.c (signaling thread) */
 void vr_http_init(void);
 void vr_http_shutdown(void);
+/* Ends p's WHIP/WHEP resource as a DELETE would; false when it has none. */
+bool vr_http_close(vr_participant *p, const char *reason);
+
+/* admin.c: the admin API's methods (core/plugin.h admin_methods). */
+extern const sb_method vr_admin_methods[];
 
 #endif

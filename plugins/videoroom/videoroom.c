@@ -74,7 +74,7 @@ static int parse_options(json_t *o, vr_options *opts, char **msg) {
   return 0;
 }
 
-static json_t *options_json(const vr_options *o) {
+json_t *vr_options_json(const vr_options *o) {
   json_t *a = json_array(), *v = json_array();
   for (int i = 0; i < o->audio_count; i++)
     json_array_append_new(a, json_string(sb_codec_name(o->audio[i])));
@@ -97,24 +97,62 @@ static bool valid_room_name(const char *name) {
   return true;
 }
 
+/* A new room in the registry (the name is valid and free). */
+static int room_create(const char *name, json_t *options, vr_room **out, char **msg) {
+  vr_options opts;
+  if (parse_options(options, &opts, msg) != 0)
+    return SB_ERR_INVALID_PARAMS;
+  vr_room *room = vr_room_new(name, &opts);
+  g_hash_table_insert(rooms, room->name, room);
+  sb_info("room %s: created on worker %d", name, sb_worker_index(room->worker));
+  sb_event_emit("room.created", json_pack("{s:s}", "room", name));
+  *out = room;
+  return 0;
+}
+
+int vr_room_create(const char *name, json_t *options, vr_room **out, char **msg) {
+  if (!valid_room_name(name)) {
+    *msg = g_strdup("a room name is 1-64 characters of A-Z a-z 0-9 _ . -");
+    return SB_ERR_INVALID_PARAMS;
+  }
+  if (g_hash_table_contains(rooms, name)) {
+    *msg = g_strdup_printf("room '%s' exists already", name);
+    return SB_ERR_ROOM_EXISTS;
+  }
+  int rc = room_create(name, options, out, msg);
+  if (rc == 0)
+    (*out)->persistent = true;
+  return rc;
+}
+
+vr_room *vr_room_find(const char *name) { return g_hash_table_lookup(rooms, name); }
+
+void vr_rooms_foreach(void (*fn)(vr_room *room, void *ud), void *ud) {
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, rooms);
+  while (g_hash_table_iter_next(&it, NULL, &v))
+    fn(v, ud);
+}
+
 int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg) {
   if (!valid_room_name(name)) {
     *msg = g_strdup("a room name is 1-64 characters of A-Z a-z 0-9 _ . -");
     return SB_ERR_INVALID_PARAMS;
   }
   vr_room *room = g_hash_table_lookup(rooms, name);
+  if (room && room->closing) {
+    *msg = g_strdup_printf("room '%s' is being closed", name);
+    return SB_ERR_NO_ROOM;
+  }
   if (room == NULL) {
     if (!create_rooms) {
       *msg = g_strdup_printf("there is no room '%s'", name);
       return SB_ERR_NO_ROOM;
     }
-    vr_options opts;
-    if (parse_options(options, &opts, msg) != 0)
-      return SB_ERR_INVALID_PARAMS;
-    room = vr_room_new(name, &opts);
-    g_hash_table_insert(rooms, room->name, room);
-    sb_info("room %s: created on worker %d", name, sb_worker_index(room->worker));
-    sb_event_emit("room.created", json_pack("{s:s}", "room", name));
+    int rc = room_create(name, options, &room, msg);
+    if (rc != 0)
+      return rc;
   }
   if (room->members >= room->opts.max_participants) {
     *msg = g_strdup_printf("room '%s' is full (%d participants)", name, room->opts.max_participants);
@@ -125,11 +163,24 @@ int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg
   return 0;
 }
 
+/* The registry forgets the room (it may live on in references). */
+static void room_forget(vr_room *room) {
+  if (g_hash_table_lookup(rooms, room->name) != room)
+    return;
+  sb_event_emit("room.closed", json_pack("{s:s}", "room", room->name));
+  g_hash_table_remove(rooms, room->name); /* the registry's reference goes */
+}
+
 void vr_room_release(vr_room *room) {
-  if (--room->members == 0) {
-    sb_event_emit("room.closed", json_pack("{s:s}", "room", room->name));
-    g_hash_table_remove(rooms, room->name); /* the registry's reference goes */
-  }
+  if (--room->members == 0 && !room->persistent)
+    room_forget(room);
+}
+
+void vr_room_close(vr_room *room) {
+  room->persistent = false;
+  room->closing = true;
+  if (room->members == 0)
+    room_forget(room);
 }
 
 /* --- jobs on the room's worker --- */
@@ -211,7 +262,7 @@ static void join_on_worker(job *j) {
   }
   sb_request_reply(j->req, json_pack("{s:s, s:s, s:s, s:o, s:o}", "room", p->room->name,
                                      "participant", p->id, "display", p->display, "participants",
-                                     others, "options", options_json(&p->room->opts)));
+                                     others, "options", vr_options_json(&p->room->opts)));
   if (p->subscribe_all) {
     json_t *ids = json_array(), *subscribed = NULL;
     vr_subscribe(p, ids, true, &subscribed, &msg);
@@ -266,8 +317,10 @@ static void leave_on_worker(job *j) {
     sb_request_reply(j->req, NULL);
 }
 
+vr_participant *vr_session_participant(sb_session *s) { return sb_session_get_data(s, DATA_KEY); }
+
 /* Takes the session out of its room (signaling thread). */
-static void session_leave(sb_session *s, sb_request *req, const char *reason) {
+void vr_session_leave(sb_session *s, sb_request *req, const char *reason) {
   vr_participant *p = sb_session_get_data(s, DATA_KEY);
   if (p == NULL)
     return;
@@ -284,7 +337,7 @@ static void session_leave(sb_session *s, sb_request *req, const char *reason) {
 
 static void room_leave(sb_request *req) {
   if (session_participant(req))
-    session_leave(sb_request_session(req), req, "left");
+    vr_session_leave(sb_request_session(req), req, "left");
 }
 
 static void publish_on_worker(job *j) {
@@ -446,7 +499,7 @@ static void vr_trickle(sb_request *req, const char *pc, const sb_trickle *t) {
   job_post(j);
 }
 
-static void vr_session_closed(sb_session *s) { session_leave(s, NULL, "disconnected"); }
+static void vr_session_closed(sb_session *s) { vr_session_leave(s, NULL, "disconnected"); }
 
 static void vr_status(json_t *out) {
   int participants = 0;
@@ -535,5 +588,6 @@ const sb_plugin vr_plugin = {
   .session_closed = vr_session_closed,
   .trickle = vr_trickle,
   .status = vr_status,
+  .admin_methods = vr_admin_methods,
 };
 SB_PLUGIN_REGISTER(vr_plugin)

@@ -67,6 +67,7 @@ typedef struct http_job {
   char **candidates;
   bool end_of_candidates;
   bool whep;
+  char *reason;                /* vr_http_close */
 } http_job;
 
 static void http_job_free(void *data) {
@@ -75,6 +76,7 @@ static void http_job_free(void *data) {
   g_free(j->rid);
   g_free(j->sdp);
   g_strfreev(j->candidates);
+  g_free(j->reason);
   g_free(j);
 }
 
@@ -253,6 +255,29 @@ void vr_http_init(void) {
 }
 
 static void leave_job(void *data) { vr_leave(data, "server shutting down"); }
+
+static void close_on_worker(void *data) {
+  http_job *j = data;
+  vr_leave(j->p, j->reason);
+}
+
+bool vr_http_close(vr_participant *p, const char *reason) {
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, resources);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    resource *res = v;
+    if (res->p != p)
+      continue;
+    http_job *j = g_new0(http_job, 1);
+    j->reason = g_strdup(reason);
+    job_post(p, close_on_worker, j);
+    vr_room_release(p->room);
+    g_hash_table_iter_remove(&it);
+    return true;
+  }
+  return false;
+}
 
 void vr_http_shutdown(void) {
   GHashTableIter it;

@@ -691,7 +691,7 @@ static void test_write_hand_built_offer(void) {
       "a=candidate:1 1 udp 1 192.0.2.1 5000 typ host\r\n"
       "a=candidate:2 1 udp 1 192.0.2.1 5001 typ host\r\na=end-of-candidates\r\n"
       "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
-      "a=mid:1\r\na=sendrecv\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n";
+      "a=mid:1\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n";
   g_assert_cmpstr(out, ==, expected);
   sb_sdp *back = NULL;
   char *err = NULL;
