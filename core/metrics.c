@@ -130,12 +130,12 @@ int64_t sb_histogram_cumulative(const sb_metric *m, int i) {
   return n;
 }
 
-void sb_metrics_reject(const char *reason) {
-  sb_metric_add(sb_metric_series("switchboard_rejected",
-                                 "Connections, requests and messages refused, by reason",
-                                 SB_METRIC_COUNTER, "reason", reason),
-                1);
+sb_metric *sb_metrics_rejected(const char *reason) {
+  return sb_metric_series("switchboard_rejected", "Connections, requests and messages refused, by reason",
+                          SB_METRIC_COUNTER, "reason", reason);
 }
+
+void sb_metrics_reject(const char *reason) { sb_metric_add(sb_metrics_rejected(reason), 1); }
 
 void sb_metrics_foreach(void (*fn)(const sb_metric *m, void *ud), void *ud) {
   g_mutex_lock(&lock);

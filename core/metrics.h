@@ -96,6 +96,8 @@ int64_t sb_histogram_cumulative(const sb_metric *m, int i);
  * request or message turned away ("body_too_large", "rate_limit"…). Any thread;
  * takes the registry lock (refusals are not the packet path). */
 void sb_metrics_reject(const char *reason);
+/* That series (registered at 0 if new: declare the reasons a module counts). */
+sb_metric *sb_metrics_rejected(const char *reason);
 
 /* Calls fn for every series, in registration order. */
 void sb_metrics_foreach(void (*fn)(const sb_metric *m, void *ud), void *ud);

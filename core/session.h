@@ -37,6 +37,8 @@ enum {
   SB_ERR_NO_OFFER = 1046,           /* no subscriber offer outstanding / stale version */
   SB_ERR_NO_PARTICIPANT = 1060,     /* admin API: no such participant in that room */
   SB_ERR_ROOM_EXISTS = 1061,        /* admin API: a room of that name exists already */
+  SB_ERR_FORBIDDEN = 1080,          /* textroom: wrong or missing moderator secret */
+  SB_ERR_TOO_MANY_ROOMS = 1081,     /* textroom: the server has its maximum number of rooms */
 };
 
 typedef struct sb_session sb_session;

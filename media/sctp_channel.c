@@ -18,6 +18,7 @@ typedef struct sb_out_msg {
   uint32_t pr_value;
   size_t payload;             /* the user's bytes (0 for an empty message's filler) */
   size_t len;
+  size_t sent;                /* taken by usrsctp so far (it may take a part) */
   uint8_t data[];
 } sb_out_msg;
 
@@ -53,10 +54,14 @@ void sb_sctp_flush(sb_sctp *s) {
       spa.sendv_prinfo.pr_policy = m->pr_policy;
       spa.sendv_prinfo.pr_value = m->pr_value;
     }
-    ssize_t n = usrsctp_sendv(s->sock, m->data, m->len, NULL, 0, &spa, (socklen_t)sizeof spa,
-                              SCTP_SENDV_SPA, 0);
+    /* Non-blocking, usrsctp may take the first part of a message only; the stream
+     * then holds it incomplete, and the next send on it continues it. */
+    ssize_t n = usrsctp_sendv(s->sock, m->data + m->sent, m->len - m->sent, NULL, 0, &spa,
+                              (socklen_t)sizeof spa, SCTP_SENDV_SPA, 0);
     if (n < 0 && (errno == EWOULDBLOCK || errno == EAGAIN))
       break;   /* send_cb tells us when there is room again */
+    if (n >= 0 && (m->sent += (size_t)n) < m->len)
+      break;
     if (n < 0) {
       s->st.send_dropped++;
       sb_verbose("%s: sctp: send on stream %u failed: %s", s->name, m->sid, g_strerror(errno));
@@ -140,11 +145,12 @@ static void on_dcep(sb_sctp *s, uint16_t sid, const uint8_t *buf, size_t len) {
     malformed_dcep(s, sid, rc == SB_DCEP_ERR_TYPE ? "bad channel type" : "bad OPEN length");
     return;
   }
-  /* RFC 8832 §6: the DTLS client opens on even streams, the server on odd ones. */
-  if ((sid & 1u) != (s->dtls_client ? 1u : 0u)) {
-    malformed_dcep(s, sid, "OPEN on a stream id of our parity");
-    return;
-  }
+  /* RFC 8832 §6: the DTLS client opens on even streams, the server on odd ones.
+   * aiortc picks the parity from its ICE role instead (as the controlling offerer
+   * and DTLS client it opens on odd streams); browsers accept that, so do we when
+   * the stream is free: our own opens skip streams in use. */
+  if ((sid & 1u) != (s->dtls_client ? 1u : 0u))
+    sb_verbose("%s: sctp: the remote opens stream %u of our parity (RFC 8832 §6)", s->name, sid);
   if (g_hash_table_contains(s->channels, GUINT_TO_POINTER(sid))) {
     malformed_dcep(s, sid, "OPEN on a stream in use");
     return;

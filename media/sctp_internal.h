@@ -24,6 +24,7 @@ typedef struct sb_channel {
 
 typedef struct sb_partial {
   GByteArray *buf;
+  uint16_t ssn;               /* the message's stream sequence number */
   bool over;                  /* past the limit: dropping the rest of this message */
 } sb_partial;
 

@@ -27,6 +27,7 @@
 
 #include "core/http.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "signaling/server.h"
 
@@ -396,6 +397,7 @@ static bool exchange_expect_body(http_exchange *x, struct lws *wsi) {
   guint64 n = 0;
   if (!content_length(x, &n)) {
     const char *length = request_header(x, "content-length");
+    sb_metrics_reject(length && !request_header(x, "transfer-encoding") ? "bad_request" : "length_required");
     if (request_header(x, "transfer-encoding"))
       exchange_answer(x, 411, NULL, 0, "chunked request bodies are not supported: send Content-Length");
     else if (length == NULL)
@@ -405,6 +407,7 @@ static bool exchange_expect_body(http_exchange *x, struct lws *wsi) {
     return false;
   }
   if (n > max) {
+    sb_metrics_reject("body_too_large");
     sb_info("http: %s %s from %s: body of %" G_GUINT64_FORMAT " bytes over the limit of %zu",
             x->method, x->path, x->remote, n, max);
     exchange_answer(x, 413, NULL, 0, "request body of %" G_GUINT64_FORMAT
@@ -456,6 +459,7 @@ static int http_request(struct lws *wsi, void *user, void *in, size_t len) {
   if (http_methods[m].body)
     x->close_after = unread_body_needs_close(x);
   if (path_parts->len > 1) {
+    sb_metrics_reject("bad_request");
     exchange_answer(x, 400, NULL, 0, "'&' and ';' must be percent-encoded in the path");
   } else if (strcmp(x->method, "OPTIONS") == 0) {
     /* CORS preflight (Fetch standard): what a page on another origin may send. */
@@ -468,6 +472,7 @@ static int http_request(struct lws *wsi, void *user, void *in, size_t len) {
     exchange_answer(x, 204, h, G_N_ELEMENTS(h), NULL);
     g_free(allow);
   } else if (!method_allowed(route, x->method)) {
+    sb_metrics_reject("method_not_allowed");
     char *allow = g_strdup_printf("Allow: %s, OPTIONS", route->methods);
     const char *h[] = { allow };
     exchange_answer(x, 405, h, 1, "%s is not allowed on %s: use %s", x->method, x->path,
@@ -592,7 +597,10 @@ static int http_writeable(struct lws *wsi, http_exchange *x) {
     return 0;
   }
   int64_t us = sb_now_us() - x->started_us;
-  if (x->route == &healthz_route || x->route == listener_route(wsi))
+  /* Probes and scrapes come every few seconds: not at info level. */
+  bool probe = x->route == &healthz_route || strcmp(x->path, "/metrics") == 0 ||
+               strcmp(x->path, "/readyz") == 0;
+  if (probe || x->route == listener_route(wsi))
     sb_debug("http: %s %s from %s -> %d", x->method, x->path, x->remote, r->status);
   else
     sb_info("http: %s %s from %s -> %d (%zu bytes, %.1f ms)", x->method, x->path, x->remote,

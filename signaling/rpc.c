@@ -88,6 +88,10 @@ void sb_rpc_handle(sb_session *s, const char *text, size_t len) {
   sb_jsonrpc_parse(text, len, &msg);
   switch (msg.kind) {
   case SB_JSONRPC_INVALID:
+    sb_metrics_reject(json_integer_value(json_object_get(json_object_get(msg.error, "error"), "code")) ==
+                              SB_ERR_PARSE
+                          ? "parse_error"
+                          : "invalid_request");
     sb_verbose("session %s: rejected message: %s", sb_session_id(s),
                json_string_value(json_object_get(json_object_get(msg.error, "error"), "message")));
     sb_session_send_json(s, json_incref(msg.error));

@@ -288,6 +288,8 @@ sb_webhook *sb_webhook_new(const sb_webhook_config *cfg, char **error) {
   wh->client = g_socket_client_new();
   g_socket_client_set_timeout(wh->client, (guint)MAX(cfg->timeout_s, 1));
   g_socket_client_set_tls(wh->client, tls);
+  /* Straight to the receiver: no desktop proxy settings (libproxy) in a server. */
+  g_socket_client_set_enable_proxy(wh->client, FALSE);
   wh->cancel = g_cancellable_new();
   g_mutex_init(&wh->lock);
   g_cond_init(&wh->cond);

@@ -9,6 +9,7 @@
 
 #include "sbconfig.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/plugin.h"
 #include "signaling/jsonrpc.h"
 #include "signaling/server.h"
@@ -113,9 +114,11 @@ static void conn_receive(ws_conn *c, struct lws *wsi, const void *in, size_t len
   if (!lws_is_final_fragment(wsi))
     return;
   if (lws_frame_is_binary(wsi)) {
+    sb_metrics_reject("binary_message");
     send_error(c, SB_ERR_INVALID_REQUEST, "binary messages are not supported: send JSON text");
   } else if (c->rx_discard) {
     char m[160];
+    sb_metrics_reject("message_too_large");
     g_snprintf(m, sizeof m, "message of %zu bytes exceeds the limit of %zu bytes", c->rx_total, max);
     sb_warn("session %s: %s", sb_session_id(c->session), m);
     send_error(c, SB_ERR_TOO_LARGE, m);
@@ -140,6 +143,7 @@ static int conn_writeable(ws_conn *c, struct lws *wsi) {
   if (overflow) {
     sb_warn("session %s: not reading its messages (over %zu bytes queued): closing",
             sb_session_id(c->session), sb_signaling_get_config()->max_queue_bytes);
+    sb_metrics_reject("slow_consumer");
     lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"too slow", 8);
     return -1;
   }

@@ -1,7 +1,8 @@
 // Switchboard admin dashboard (demos/admin.html, served at /admin/): polls the admin
 // REST API (docs/admin-openapi.yaml) once a second and shows the server, its rooms,
 // the selected room's participants with per-stream QoS (bitrate, loss, jitter, RTT)
-// and a small live bitrate chart per stream, with kick and mute buttons.
+// and a small live chart per stream (bitrate line, loss bars), with kick and mute
+// buttons.
 //
 // The API is on its own listener ([admin] address:port, default
 // http://127.0.0.1:7088), so this page calls it cross-origin with
@@ -18,7 +19,8 @@ const state = {
   token: localStorage.getItem('sb.admin.token') || '',
   room: new URLSearchParams(location.search).get('room'),
   timer: null,
-  history: new Map(),                  // "participant/dir/ssrc" -> [bitrate_bps]
+  history: new Map(),                  // "participant/dir/ssrc" -> [{bps, loss}]
+  shown: new Set(),                    // the history keys of the last render
   busy: false,
 };
 
@@ -112,7 +114,8 @@ function renderRooms(rooms) {
 
 // --- the selected room ---
 
-function drawSpark(canvas, values) {
+// Newest point at the right edge; loss bars in red (full height = 10 %).
+function drawSpark(canvas, points) {
   const ratio = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || 120;
   const h = canvas.clientHeight || 24;
@@ -121,22 +124,31 @@ function drawSpark(canvas, values) {
   const g = canvas.getContext('2d');
   g.scale(ratio, ratio);
   g.clearRect(0, 0, w, h);
-  if (values.length < 2) return;
-  const max = Math.max(...values, 1);
+  const step = w / (HISTORY - 1);
+  const xOf = (i) => w - (points.length - 1 - i) * step;
+  g.fillStyle = '#d64545';
+  points.forEach((p, i) => {
+    if (p.loss > 0) {
+      const bar = Math.max(1, Math.min(1, p.loss / 0.1) * h);
+      g.fillRect(xOf(i) - step / 2, h - bar, Math.max(1, step - 0.5), bar);
+    }
+  });
+  if (points.length < 2) return;
+  const max = Math.max(...points.map((p) => p.bps), 1);
   g.strokeStyle = '#2f6fdf';
   g.lineWidth = 1.5;
   g.beginPath();
-  values.forEach((v, i) => {
-    const x = (i / (HISTORY - 1)) * w;
-    const y = h - 1 - (v / max) * (h - 3);
-    if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
+  points.forEach((p, i) => {
+    const y = h - 1 - (p.bps / max) * (h - 3);
+    if (i === 0) g.moveTo(xOf(i), y); else g.lineTo(xOf(i), y);
   });
   g.stroke();
 }
 
-function remember(key, bps) {
+function remember(key, bps, loss) {
+  state.shown.add(key);
   const h = state.history.get(key) || [];
-  h.push(bps || 0);
+  h.push({ bps: bps || 0, loss: loss || 0 });
   if (h.length > HISTORY) h.shift();
   state.history.set(key, h);
   return h;
@@ -148,9 +160,9 @@ function streamRows(pid, stats) {
   const rows = [];
   const add = (dir, s, peer) => {
     const key = `${pid}/${dir}/${s.ssrc}`;
-    const hist = remember(key, s.bitrate_bps);
-    const canvas = el('canvas', { class: 'spark' });
     const inbound = dir === 'sends';
+    const hist = remember(key, s.bitrate_bps, inbound ? s.fraction_lost : s.remote_fraction_lost);
+    const canvas = el('canvas', { class: 'spark', title: 'bitrate (blue), loss (red, 10 % = full height)' });
     rows.push([el('tr', { dataset: { ssrc: String(s.ssrc), dir, bitrate: String(s.bitrate_bps || 0) } },
       el('td', {}, dir), el('td', {}, s.track || '—'), el('td', {}, s.kind), el('td', {}, s.codec || '—'),
       el('td', { class: 'num' }, String(s.ssrc)),
@@ -188,8 +200,8 @@ function participantCard(room, p, stats) {
         textContent: 'Kick',
         onclick: () => act('POST', `${path}/kick`, { reason: 'removed by an administrator' }),
       })),
-    el('table', { class: 'grid' },
-      el('thead', {}, el('tr', {}, ...['', 'track', 'kind', 'codec', 'SSRC', 'kbit/s', 'bitrate', 'packets',
+    el('table', { class: 'atable' },
+      el('thead', {}, el('tr', {}, ...['', 'track', 'kind', 'codec', 'SSRC', 'kbit/s', 'last 60 s', 'packets',
         'lost', 'loss %', 'jitter ms', 'RTT ms'].map((h) => el('th', {}, h)))),
       el('tbody', {}, ...rows.map((r) => r[0]))));
   return { card, charts: rows.map((r) => [r[1], r[2]]) };
@@ -208,10 +220,12 @@ async function renderRoom() {
   const stats = await Promise.all(room.participants.map((p) => api('GET',
     `/admin/v1/rooms/${encodeURIComponent(room.room)}/participants/${encodeURIComponent(p.id)}`).catch(() => null)));
   $('room-name').textContent = room.room;
+  state.shown = new Set();
   const built = room.participants.map((p, i) => participantCard(room.room, p, stats[i]));
   $('participants').replaceChildren(...(built.length ? built.map((b) => b.card) : [el('p', { class: 'small' }, 'Nobody here.')]));
   card.hidden = false;
   for (const b of built) for (const [canvas, hist] of b.charts) drawSpark(canvas, hist);
+  for (const key of state.history.keys()) if (!state.shown.has(key)) state.history.delete(key);
 }
 
 // --- polling and actions ---

@@ -3,14 +3,36 @@
 
 #include "core/events.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "plugins/videoroom/room.h"
+
+/* --- metrics (docs/API.md "Metrics") --- */
+
+static sb_metric *m_rooms, *m_participants, *m_first_media;
+
+/* At load time: the series exist (at 0) before the first room. */
+static void __attribute__((constructor)) vr_metrics_register(void) {
+  /* Seconds from room.join to the first RTP packet of that participant. */
+  static const double bounds[] = { 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60 };
+  m_rooms = sb_metric_series("switchboard_rooms", "Video rooms open", SB_METRIC_GAUGE, NULL, NULL);
+  m_participants = sb_metric_series("switchboard_participants", "Participants in video rooms",
+                                    SB_METRIC_GAUGE, NULL, NULL);
+  m_first_media = sb_histogram_series("switchboard_join_to_first_media_seconds",
+                                      "Time from joining a room to the first RTP packet the "
+                                      "participant published",
+                                      bounds, G_N_ELEMENTS(bounds), NULL, NULL);
+}
+
+void vr_count_room(int delta) { sb_metric_add(m_rooms, delta); }
 
 /* --- rooms --- */
 
 static void track_free(gpointer data) {
   vr_track *t = data;
   g_ptr_array_unref(t->sections);
+  if (t->datasubs)
+    g_ptr_array_unref(t->datasubs);
   g_free(t);
 }
 
@@ -68,6 +90,7 @@ vr_participant *vr_participant_new(vr_room *room, vr_client client, sb_session *
   g_strlcpy(p->display, display && *display ? display : p->id, sizeof p->display);
   p->tracks = g_ptr_array_new();
   p->sections = g_ptr_array_new_with_free_func(g_free);
+  p->datasubs = g_ptr_array_new();
   p->pts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   return p;
 }
@@ -82,6 +105,7 @@ void vr_participant_unref(vr_participant *p) {
     return;
   g_ptr_array_unref(p->tracks);
   g_ptr_array_unref(p->sections);
+  g_ptr_array_unref(p->datasubs);
   g_hash_table_destroy(p->pts);
   if (p->session)
     sb_session_unref(p->session);
@@ -90,6 +114,10 @@ void vr_participant_unref(vr_participant *p) {
 }
 
 json_t *vr_track_json(const vr_track *t) {
+  if (t->kind == SB_MEDIA_APPLICATION)
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "id", t->id, "participant", t->owner->id,
+                     "kind", "data", "label", t->label, "protocol", t->protocol, "ordered",
+                     !(t->dc_type & SB_DC_UNORDERED), "muted", t->muted);
   return json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", t->id, "participant", t->owner->id, "kind",
                    sb_media_kind_name(t->kind), "codec", sb_codec_name(t->codec.codec), "muted",
                    t->muted);
@@ -133,6 +161,8 @@ int vr_join(vr_participant *p, char **msg) {
     return SB_ERR_ROOM_FULL;
   }
   p->joined = true;
+  p->joined_us = sb_now_us();
+  sb_metric_add(m_participants, 1);
   g_ptr_array_add(room->participants, vr_participant_ref(p));
   sb_info("room %s: %s (%s) joined%s", room->name, p->id, p->display,
           p->client == VR_CLIENT_WHIP ? " by WHIP" : p->client == VR_CLIENT_WHEP ? " by WHEP" : "");
@@ -157,6 +187,10 @@ static vr_track *track_of_media(vr_participant *p, int media_index) {
 static void pub_on_rtp(sb_peer *peer, sb_stream_in *in, sb_pktbuf *pkt, const sb_rtp_view *v, void *ud) {
   vr_participant *p = ud;
   vr_track *t = in->plugin_data;
+  if (!p->media_seen) {
+    p->media_seen = true;
+    sb_histogram_observe(m_first_media, (double)(sb_now_us() - p->joined_us) / 1e6);
+  }
   if (t == NULL) {
     /* The first stream of an m-section feeds its track; others (simulcast layers)
      * are not forwarded. */
@@ -200,11 +234,27 @@ static void pub_on_stream_in(sb_peer *peer, sb_stream_in *in, void *ud) {
     sb_peer_request_keyframe(peer, in, true);
 }
 
+static void pub_on_channel_open(sb_peer *peer, const sb_dc_info *ch, void *ud) {
+  vr_data_channel_open(ud, ch);
+}
+
+static void pub_on_channel_message(sb_peer *peer, uint16_t id, bool binary, const uint8_t *buf,
+                                   size_t len, void *ud) {
+  vr_data_message(ud, id, binary, buf, len);
+}
+
+static void pub_on_channel_closed(sb_peer *peer, uint16_t id, void *ud) {
+  vr_data_channel_closed(ud, id);
+}
+
 static const sb_peer_handler pub_handler = {
   .on_state = pub_on_state,
   .on_candidate = pub_on_candidate,
   .on_rtp = pub_on_rtp,
   .on_stream_in = pub_on_stream_in,
+  .on_channel_open = pub_on_channel_open,
+  .on_channel_message = pub_on_channel_message,
+  .on_channel_closed = pub_on_channel_closed,
 };
 
 static void close_peer(vr_participant *p, sb_peer **peer) {
@@ -251,6 +301,7 @@ int vr_publish(vr_participant *p, const char *offer, char **answer, json_t **tra
     .can_recv = true,
     .rtx = true,
     .remb = true,
+    .data = true,
     .audio_count = room->opts.audio_count,
     .video_count = room->opts.video_count,
   };
@@ -296,7 +347,7 @@ int vr_publish(vr_participant *p, const char *offer, char **answer, json_t **tra
 
 static gboolean grace_tick(gpointer data);
 
-static void remove_track(vr_participant *p, vr_track *t) {
+void vr_track_remove(vr_participant *p, vr_track *t) {
   vr_track_removed(t);
   g_ptr_array_remove(p->tracks, t);
   g_hash_table_remove(p->room->tracks, t->id);
@@ -307,6 +358,7 @@ void vr_unpublish(vr_participant *p) {
     return;
   vr_room *room = p->room;
   int64_t now = sb_now_us();
+  vr_data_unpublish(p);
   for (guint i = 0; i < p->tracks->len; i++) {
     vr_track *t = g_ptr_array_index(p->tracks, i);
     if (!t->published)
@@ -340,7 +392,7 @@ static gboolean grace_tick(gpointer data) {
       if (t->published)
         continue;
       if (t->unpublished_us <= limit)
-        remove_track(p, t);
+        vr_track_remove(p, t);
       else
         waiting = true;
     }
@@ -360,13 +412,15 @@ void vr_leave(vr_participant *p, const char *reason) {
   vr_stats_interval(p, 0);
   vr_unpublish(p);
   while (p->tracks->len > 0)
-    remove_track(p, g_ptr_array_index(p->tracks, p->tracks->len - 1));
+    vr_track_remove(p, g_ptr_array_index(p->tracks, p->tracks->len - 1));
+  vr_data_participant_clear(p);
   vr_sections_free(p);
   close_peer(p, &p->sub);
   sb_info("room %s: %s left%s%s", room->name, p->id, reason ? ": " : "", reason ? reason : "");
   vr_room_notify(room, p, "room.participant_left", json_pack("{s:s}", "participant", p->id));
   sb_event_emit("participant.left", json_pack("{s:s, s:s, s:s?}", "room", room->name, "participant", p->id,
                                               "reason", reason));
+  sb_metric_add(m_participants, -1);
   if (g_ptr_array_remove(room->participants, p))
     vr_participant_unref(p);
 }

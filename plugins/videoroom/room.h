@@ -44,6 +44,7 @@ typedef struct vr_room vr_room;
 typedef struct vr_participant vr_participant;
 typedef struct vr_track vr_track;
 typedef struct vr_section vr_section;
+typedef struct vr_datasub vr_datasub;
 
 typedef enum {
   VR_CLIENT_RPC = 0,             /* a WebSocket session */
@@ -78,6 +79,8 @@ struct vr_participant {
   /* worker */
   bool joined;
   bool left;
+  int64_t joined_us;             /* when it joined (monotonic), for time to first media */
+  bool media_seen;               /* its first RTP packet arrived (counted once) */
   sb_peer *pub;
   sb_peer *sub;
   GPtrArray *tracks;             /* own vr_track* (borrowed from room->tracks) */
@@ -89,6 +92,7 @@ struct vr_participant {
   bool renegotiate;              /* changes made while it was pending */
   GSource *stats_timer;
   unsigned stats_interval_ms;
+  GPtrArray *datasubs;           /* vr_datasub* this participant receives (owned) */
 };
 
 struct vr_track {
@@ -104,6 +108,24 @@ struct vr_track {
   bool muted;
   int64_t unpublished_us;
   GPtrArray *sections;           /* vr_section* carrying it (borrowed) */
+  /* A data track (kind SB_MEDIA_APPLICATION) is one data channel of the publisher,
+   * forwarded message by message to one channel per subscriber. */
+  int channel;                   /* the publisher's stream id */
+  char label[VR_NAME_LEN];
+  char protocol[VR_NAME_LEN];
+  uint8_t dc_type;               /* RFC 8832 channel type */
+  uint32_t dc_reliability;
+  GPtrArray *datasubs;           /* vr_datasub* (borrowed from their subscribers) */
+  uint64_t data_messages;        /* received from the publisher */
+  uint64_t data_dropped;         /* not taken by a subscriber's send queue */
+};
+
+/* One subscription to a data track: a channel the server opens on the
+ * subscriber's PeerConnection (its single application m-section). */
+struct vr_datasub {
+  vr_participant *owner;         /* the subscriber */
+  vr_track *track;
+  int channel;                   /* the subscriber-side stream id, -1 until opened */
 };
 
 struct vr_section {
@@ -143,6 +165,8 @@ void vr_session_leave(sb_session *s, sb_request *req, const char *reason);
 
 /* room.c (worker unless said) */
 vr_room *vr_room_new(const char *name, const vr_options *opts);   /* any thread */
+/* switchboard_rooms gauge: one room more or fewer in the registry. Any thread. */
+void vr_count_room(int delta);
 vr_room *vr_room_ref(vr_room *r);
 void vr_room_unref(vr_room *r);                                   /* last one: worker */
 vr_participant *vr_participant_new(vr_room *room, vr_client client, sb_session *s,
@@ -183,6 +207,28 @@ void vr_sections_free(vr_participant *p);
 int vr_whep_answer(vr_participant *p, const char *offer, char **answer, char **msg);
 /* Forwarding: one packet of a publisher's track to every subscriber section. */
 void vr_forward(vr_track *t, sb_pktbuf *pkt, const sb_rtp_view *v);
+
+/* data.c (worker): data tracks, published as data channels. */
+void vr_data_channel_open(vr_participant *p, const sb_dc_info *ch);
+void vr_data_message(vr_participant *p, uint16_t id, bool binary, const uint8_t *buf, size_t len);
+void vr_data_channel_closed(vr_participant *p, uint16_t id);
+/* Removes every data track of p (its publisher PeerConnection is going). */
+void vr_data_unpublish(vr_participant *p);
+/* Subscribes p to data track t (the application section is added if missing). */
+bool vr_data_subscribe(vr_participant *p, vr_track *t, bool *changed);
+/* Drops p's subscriptions to these data tracks (all: every one); ids go to removed. */
+void vr_data_unsubscribe(vr_participant *p, json_t *ids, bool all, json_t *removed);
+void vr_data_track_removed(vr_track *t);
+/* The subscriber PeerConnection's association is up / went / a channel closed. */
+void vr_data_sub_ready(vr_participant *p);
+void vr_data_sub_gone(vr_participant *p);
+void vr_data_sub_closed(vr_participant *p, uint16_t id);
+void vr_data_participant_clear(vr_participant *p);
+
+/* room.c: takes a track out of the room for good (subscribers' sections go inactive). */
+void vr_track_remove(vr_participant *p, vr_track *t);
+/* subscriber.c: the subscriber PeerConnection's application section (made if missing). */
+vr_section *vr_data_section(vr_participant *p, bool *changed);
 
 /* whip.c (signaling thread) */
 void vr_http_init(void);

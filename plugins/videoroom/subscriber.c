@@ -145,6 +145,23 @@ static vr_section *ensure_section(vr_participant *p, vr_track *t, bool *changed)
   return s;
 }
 
+vr_section *vr_data_section(vr_participant *p, bool *changed) {
+  for (guint i = 0; i < p->sections->len; i++) {
+    vr_section *s = g_ptr_array_index(p->sections, i);
+    if (s->kind == SB_MEDIA_APPLICATION)
+      return s;
+  }
+  if (p->sections->len >= VR_MAX_SECTIONS)
+    return NULL;
+  vr_section *s = g_new0(vr_section, 1);
+  s->owner = p;
+  s->index = (int)p->sections->len;
+  s->kind = SB_MEDIA_APPLICATION;
+  g_ptr_array_add(p->sections, s);
+  *changed = true;
+  return s;
+}
+
 void vr_sections_free(vr_participant *p) {
   for (guint i = 0; i < p->sections->len; i++)
     section_detach(g_ptr_array_index(p->sections, i));
@@ -182,6 +199,7 @@ static void sub_on_state(sb_peer *peer, sb_peer_state state, const char *reason,
     s->out = NULL;
   }
   p->offer_pending = false;
+  vr_data_sub_gone(p);
   sb_peer_close(p->sub);
   sb_peer_unref(p->sub);
   p->sub = NULL;
@@ -199,10 +217,18 @@ static void sub_on_candidate(sb_peer *peer, const char *c, const char *mid, int 
   sb_notify_trickle(p->session, "subscriber", c, mid, mline);
 }
 
+static void sub_on_data_ready(sb_peer *peer, void *ud) { vr_data_sub_ready(ud); }
+
+static void sub_on_channel_closed(sb_peer *peer, uint16_t id, void *ud) {
+  vr_data_sub_closed(ud, id);
+}
+
 static const sb_peer_handler sub_handler = {
   .on_state = sub_on_state,
   .on_candidate = sub_on_candidate,
   .on_keyframe_request = sub_on_keyframe_request,
+  .on_data_ready = sub_on_data_ready,
+  .on_channel_closed = sub_on_channel_closed,
 };
 
 static sb_peer *sub_peer(vr_participant *p) {
@@ -233,6 +259,11 @@ void vr_renegotiate(vr_participant *p) {
     sb_offer_section *x = &secs[i];
     x->kind = s->kind;
     g_snprintf(x->mid, sizeof x->mid, "%u", i);
+    if (s->kind == SB_MEDIA_APPLICATION) {   /* every data subscription rides this one */
+      x->dir = SB_DIR_SENDRECV;
+      json_array_append_new(tracks, json_pack("{s:s, s:s}", "mid", x->mid, "kind", "data"));
+      continue;
+    }
     x->dir = s->track ? SB_DIR_SENDONLY : SB_DIR_INACTIVE;
     x->codec_count = 1;
     x->codecs[0] = s->codec;
@@ -322,13 +353,17 @@ int vr_subscribe(vr_participant *p, json_t *ids, bool all, json_t **subscribed, 
     g_hash_table_iter_init(&it, p->room->tracks);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
       vr_track *t = v;
-      if (t->owner != p && t->published && ensure_section(p, t, &changed))
+      if (t->owner == p || !t->published)
+        continue;
+      if (t->kind == SB_MEDIA_APPLICATION ? vr_data_subscribe(p, t, &changed)
+                                          : ensure_section(p, t, &changed) != NULL)
         json_array_append_new(*subscribed, json_string(t->id));
     }
   }
   json_array_foreach(ids, i, id) {
     vr_track *t = lookup_track(p, id);
-    if (ensure_section(p, t, &changed))
+    if (t->kind == SB_MEDIA_APPLICATION ? vr_data_subscribe(p, t, &changed)
+                                        : ensure_section(p, t, &changed) != NULL)
       json_array_append_new(*subscribed, json_string(t->id));
   }
   if (changed || (p->sub == NULL && p->sections->len > 0))
@@ -340,6 +375,7 @@ int vr_unsubscribe(vr_participant *p, json_t *ids, bool all, json_t **removed, c
   *removed = json_array();
   if (all)
     p->subscribe_all = false;
+  vr_data_unsubscribe(p, ids, all, *removed);
   bool changed = false;
   for (guint i = 0; i < p->sections->len; i++) {
     vr_section *s = g_ptr_array_index(p->sections, i);
@@ -382,13 +418,17 @@ void vr_track_published(vr_track *t) {
     bool changed = false;
     if (p == t->owner || !p->subscribe_all || p->left)
       continue;
-    ensure_section(p, t, &changed);
+    if (t->kind == SB_MEDIA_APPLICATION)
+      vr_data_subscribe(p, t, &changed);
+    else
+      ensure_section(p, t, &changed);
     if (changed)
       vr_renegotiate(p);
   }
 }
 
 void vr_track_removed(vr_track *t) {
+  vr_data_track_removed(t);
   GPtrArray *owners = g_ptr_array_new();
   while (t->sections->len > 0) {
     vr_section *s = g_ptr_array_index(t->sections, 0);

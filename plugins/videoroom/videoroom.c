@@ -106,6 +106,7 @@ static int room_create(const char *name, json_t *options, vr_room **out, char **
   g_hash_table_insert(rooms, room->name, room);
   sb_info("room %s: created on worker %d", name, sb_worker_index(room->worker));
   sb_event_emit("room.created", json_pack("{s:s}", "room", name));
+  vr_count_room(1);
   *out = room;
   return 0;
 }
@@ -163,11 +164,18 @@ int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg
   return 0;
 }
 
+/* On the room's worker, after the leave jobs of its last participants (FIFO):
+ * event receivers see participant.left before room.closed. */
+static void emit_room_closed(void *name) {
+  sb_event_emit("room.closed", json_pack("{s:s}", "room", (const char *)name));
+}
+
 /* The registry forgets the room (it may live on in references). */
 static void room_forget(vr_room *room) {
   if (g_hash_table_lookup(rooms, room->name) != room)
     return;
-  sb_event_emit("room.closed", json_pack("{s:s}", "room", room->name));
+  sb_worker_call(room->worker, emit_room_closed, g_strdup(room->name), g_free);
+  vr_count_room(-1);
   g_hash_table_remove(rooms, room->name); /* the registry's reference goes */
 }
 
@@ -328,10 +336,11 @@ void vr_session_leave(sb_session *s, sb_request *req, const char *reason) {
   sb_plugin_unbind_pc(s, "publisher");
   sb_plugin_unbind_pc(s, "subscriber");
   sb_session_set_data(s, DATA_KEY, NULL, NULL);
-  vr_room_release(p->room);
   job *j = job_new(p, req, leave_on_worker);
   j->text = g_strdup(reason);
   job_post(j);
+  /* After the leave job: room.closed is queued behind its participant.left. */
+  vr_room_release(p->room);
   vr_participant_unref(p);
 }
 

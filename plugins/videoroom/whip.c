@@ -285,9 +285,9 @@ void vr_http_shutdown(void) {
   g_hash_table_iter_init(&it, resources);
   while (g_hash_table_iter_next(&it, NULL, &v)) {
     resource *res = v;
-    vr_room_release(res->p->room);
     sb_worker_call(res->p->room->worker, leave_job, vr_participant_ref(res->p),
                    (void (*)(void *))vr_participant_unref);
+    vr_room_release(res->p->room);
   }
   g_clear_pointer(&resources, g_hash_table_destroy);
   sb_http_routes_clear();

@@ -7,6 +7,7 @@ with only `lo` (see /work/shared/TESTING.md).
 What is here:
   Tap                 TAP reporter: check(cond, name, detail), diag(), exit code
   Server              starts/stops the switchboard binary (SB_BUILD / SB_BUILD_ASAN)
+  sanitizer_env(), sanitizer_reports(log)   for Server(asan=True) and its log
   RpcClient, RpcError JSON-RPC 2.0 over WebSocket (subprotocol "switchboard")
   patch_aioice()      makes aioice gather 127.0.0.1 (it never offers loopback)
   CounterVideoTrack   VideoStreamTrack drawing a frame counter into the pixels
@@ -288,6 +289,24 @@ class Server:
 
 # --------------------------------------------------------------------------
 # JSON-RPC over WebSocket
+
+
+def sanitizer_env():
+    """Environment for a Server(asan=True): leak detection on, UBSan stack traces,
+    tests/lsan.supp when present."""
+    env = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+           "UBSAN_OPTIONS": "print_stacktrace=1"}
+    supp = os.path.join(ROOT, "tests", "lsan.supp")
+    if os.path.exists(supp):
+        env["LSAN_OPTIONS"] = f"suppressions={supp}:print_suppressions=1"
+    return env
+
+
+def sanitizer_reports(log_text):
+    """The AddressSanitizer, LeakSanitizer and UBSan report lines of a server log."""
+    return [line for line in log_text.splitlines()
+            if "ERROR: AddressSanitizer" in line or "ERROR: LeakSanitizer" in line
+            or "runtime error:" in line]
 
 
 class RpcError(Exception):

@@ -411,8 +411,8 @@ static void op_inject(void *data) {
   sb_sctp_input(b, junk, 7);                          /* shorter than a header */
   static const uint8_t bad_open[] = { SB_DCEP_OPEN, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 'x' };
   sb_sctp_deliver(b, 2, SB_PPID_DCEP, bad_open, sizeof bad_open);  /* label overruns */
-  static const uint8_t odd_open[] = { SB_DCEP_OPEN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
-  sb_sctp_deliver(b, 3, SB_PPID_DCEP, odd_open, sizeof odd_open); /* b's own parity */
+  static const uint8_t used_open[] = { SB_DCEP_OPEN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+  sb_sctp_deliver(b, (uint16_t)o->id, SB_PPID_DCEP, used_open, sizeof used_open); /* in use */
   static const uint8_t ack_none[] = { SB_DCEP_ACK };
   sb_sctp_deliver(b, 1, SB_PPID_DCEP, ack_none, 1);   /* ACK for nothing */
   static const uint8_t unknown[] = { 0x09 };
@@ -471,6 +471,37 @@ static void test_open_from_server(void) {
   pair_free(p);
 }
 
+/* A client that takes the stream parity from its ICE role (aiortc as the
+ * controlling offerer and DTLS client opens on odd streams): b accepts the OPEN,
+ * and b's own channel skips the stream in use. */
+static void op_open_wrong_parity(void *data) {
+  op *o = data;
+  o->p->a.s->dtls_client = false;   /* a allocates odd ids, as aiortc does */
+  o->p->a.s->next_stream = 1;
+  o->id = sb_sctp_channel_open(o->p->a.s, "aiortc", "", SB_DC_RELIABLE, 0, 0);
+  o->rc = sb_sctp_send(o->p->a.s, (uint16_t)o->id, false, (const uint8_t *)"x", 1);
+}
+static bool b_opened_one(pair *p) { return p->b.opened == 1 && p->b.msgs->len == 1; }
+
+static void test_open_wrong_parity(void) {
+  pair *p = pair_new();
+  op o = { .p = p };
+  on_worker(p, op_open_wrong_parity, &o);
+  g_assert_cmpint(o.id, ==, 1);
+  g_assert_cmpint(o.rc, ==, 0);
+  g_assert_true(wait_for(p, b_opened_one, 5000));
+  g_assert_cmpint(p->b.opened_id, ==, 1);
+  g_assert_cmpstr(p->b.opened_label, ==, "aiortc");
+  op ob = { .p = p };
+  on_worker(p, op_open_b, &ob);
+  g_assert_cmpint(ob.id, ==, 3);    /* 1 is taken by the remote's channel */
+  g_assert_true(wait_for(p, a_opened, 5000));
+  sb_sctp_stats st;
+  sb_sctp_get_stats(p->b.s, &st);
+  g_assert_cmpuint(st.malformed_dcep, ==, 0);
+  pair_free(p);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   sb_workers_start(1);
@@ -483,6 +514,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/sctp/close-from-remote", test_close_from_remote);
   g_test_add_func("/sctp/malformed-input", test_malformed_input);
   g_test_add_func("/sctp/open-from-server", test_open_from_server);
+  g_test_add_func("/sctp/open-wrong-parity", test_open_wrong_parity);
   int rc = g_test_run();
   sb_workers_stop();
   sb_sctp_global_cleanup();

@@ -558,8 +558,28 @@ static void test_send_copies_remote_loss_and_jitter(void) {
   g_assert_cmpfloat_with_epsilon(sb_send_stats_remote_jitter_ms(&s), 10.0, 1e-9);
 }
 
+/* The process-wide loss counter takes only growth: recovered packets lower the
+ * cumulative loss but are not counted again when new loss follows. */
+static void test_recv_take_lost_counts_growth_once(void) {
+  sb_recv_stats s;
+  sb_recv_stats_init(&s, VIDEO_RATE);
+  int64_t t = 1000000;
+  feed(&s, 100, t);
+  feed(&s, 101, t += 1000);
+  feed(&s, 104, t += 1000);   /* 102 and 103 missing */
+  g_assert_cmpuint(sb_recv_stats_take_lost(&s), ==, 2);
+  g_assert_cmpuint(sb_recv_stats_take_lost(&s), ==, 0);
+  feed_rtx(&s, 102, t += 1000); /* recovered: cumulative loss 1 */
+  g_assert_cmpuint(sb_recv_stats_take_lost(&s), ==, 0);
+  feed(&s, 106, t += 1000);   /* 105 missing: cumulative loss 2 again */
+  g_assert_cmpuint(sb_recv_stats_take_lost(&s), ==, 0);
+  feed(&s, 109, t += 1000);   /* 107, 108: cumulative loss 4 */
+  g_assert_cmpuint(sb_recv_stats_take_lost(&s), ==, 2);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/stats/recv/take-lost-counts-growth-once", test_recv_take_lost_counts_growth_once);
 
   g_test_add_func("/stats/rate/empty-reads-zero", test_rate_empty_reads_zero);
   g_test_add_func("/stats/rate/sums-bytes-of-last-second", test_rate_sums_last_second);

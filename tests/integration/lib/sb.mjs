@@ -304,3 +304,32 @@ export function createTap({ verbose = true } = {}) {
     },
   };
 }
+
+/**
+ * Ends the test with "not ok" and exit 1 if it has not finished within `ms`
+ * (a hung browser or server must not hold the suite until run.sh's timeout).
+ */
+export function watchdog(ms) {
+  const timer = setTimeout(() => {
+    console.log(`not ok - test finished within ${Math.round(ms / 1000)} s`);
+    process.exit(1);
+  }, ms);
+  timer.unref();
+  return timer;
+}
+
+/**
+ * The end of a browser test, for its finally block: closes the browser (at most
+ * 5 s), stops the server with a check that it exits 0 on SIGTERM (its log's tail
+ * when something failed), removes the demos copy and prints the time taken.
+ */
+export async function finishTest(tap, { browser, server, demos, t0, logLines = 40 }) {
+  if (browser) await Promise.race([browser.close(), sleep(5000)]);
+  if (server) {
+    const exit = await stopServer(server);
+    tap.check(exit && !exit.killed && exit.code === 0, 'server exits cleanly on SIGTERM', exit);
+    if (tap.failed) tap.diag(`server log tail:\n${server.readLog().split('\n').slice(-logLines).join('\n')}`);
+  }
+  if (demos) demos.remove();
+  if (t0) tap.diag(`took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}

@@ -1,0 +1,73 @@
+/* Switchboard — textroom: the types its files share.
+ *
+ * A connection (tr_conn) is one session's data-only PeerConnection ("textroom");
+ * over its data channels the client joins rooms, where it is a participant
+ * (tr_participant, one per room joined), sends messages and sees others'.
+ *
+ * Threads: every connection's peer and every room live on ONE worker, chosen
+ * when the plugin starts (tr_worker()). Chat is light, and with everything on
+ * one thread a message reaches every participant's channel with no lock and no
+ * hop. Fields marked "worker" are touched only there; the JSON-RPC methods
+ * (signaling thread) only post jobs. */
+#ifndef SB_PLUGINS_TEXTROOM_TEXTROOM_H
+#define SB_PLUGINS_TEXTROOM_TEXTROOM_H
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/session.h"
+#include "core/worker.h"
+#include "media/peer.h"
+#include "plugins/textroom/protocol.h"
+
+typedef struct tr_settings {
+  int history_size;                 /* public messages replayed on join */
+  int max_rooms;
+  int max_participants;             /* per room */
+  size_t max_message_size;          /* bytes of a request, and of an event sent */
+  bool create_on_join;              /* join creates an unknown room */
+  char *moderator_secret;           /* kick in any room; NULL: only a room's own secret */
+  int empty_room_ttl_s;             /* an empty room (not configured) is dropped after this */
+} tr_settings;
+
+typedef struct tr_conn {
+  gint refs;
+  sb_session *session;
+  char name[48];                    /* "session <id>/textroom", for logs */
+  /* worker */
+  sb_peer *peer;
+  GHashTable *joined;               /* room name -> tr_participant* */
+  /* any thread */
+  gint ended;                       /* the peer failed/closed, was hung up, or never started */
+} tr_conn;
+
+tr_conn *tr_conn_ref(tr_conn *c);
+void tr_conn_unref(void *c);
+
+/* textroom.c */
+const tr_settings *tr_config(void);
+sb_worker *tr_worker(void);
+
+/* room.c, worker thread */
+void tr_rooms_init(char **configured);
+void tr_rooms_free(void);
+/* Drops empty rooms whose time is up (a timer calls it). */
+void tr_rooms_sweep(void);
+/* A message arrived on one of c's channels: answers it on that channel. */
+void tr_handle_message(tr_conn *c, uint16_t channel, const uint8_t *buf, size_t len);
+/* c leaves every room it joined on that channel (the channel closed). */
+void tr_conn_channel_closed(tr_conn *c, uint16_t channel);
+/* c leaves every room (its PeerConnection ended). */
+void tr_conn_leave_all(tr_conn *c);
+
+/* Counters for server.status (any thread). */
+typedef struct tr_counters {
+  gint rooms;
+  gint participants;
+  gint malformed;                   /* requests refused as unreadable (not JSON, no request) */
+} tr_counters;
+extern tr_counters tr_count;
+
+#endif
