@@ -125,6 +125,16 @@ static void malformed_dcep(sb_sctp *s, uint16_t sid, const char *why) {
     sb_info("%s: sctp: dropped a DCEP message on stream %u: %s", s->name, sid, why);
 }
 
+static bool has_own_channels(sb_sctp *s) {
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, s->channels);
+  while (g_hash_table_iter_next(&it, NULL, &v))
+    if (!((sb_channel *)v)->info.remote)
+      return true;
+  return false;
+}
+
 static void on_dcep(sb_sctp *s, uint16_t sid, const uint8_t *buf, size_t len) {
   int type = sb_dcep_type(buf, len);
   if (type == SB_DCEP_ACK) {
@@ -149,8 +159,13 @@ static void on_dcep(sb_sctp *s, uint16_t sid, const uint8_t *buf, size_t len) {
    * aiortc picks the parity from its ICE role instead (as the controlling offerer
    * and DTLS client it opens on odd streams); browsers accept that, so do we when
    * the stream is free: our own opens skip streams in use. */
-  if ((sid & 1u) != (s->dtls_client ? 1u : 0u))
+  if ((sid & 1u) == (s->next_stream & 1u)) {
     sb_verbose("%s: sctp: the remote opens stream %u of our parity (RFC 8832 §6)", s->name, sid);
+    /* Take the other parity for our own opens, so both sides never pick the same
+     * free stream at once (unless we opened some already). */
+    if (!has_own_channels(s))
+      s->next_stream = (uint16_t)((sid & 1u) ^ 1u);
+  }
   if (g_hash_table_contains(s->channels, GUINT_TO_POINTER(sid))) {
     malformed_dcep(s, sid, "OPEN on a stream in use");
     return;
@@ -208,7 +223,7 @@ int sb_sctp_channel_open(sb_sctp *s, const char *label, const char *protocol, ui
       pl > SB_DCEP_MAX_LABEL)
     return -1;
   unsigned limit = s->out_streams ? MIN(s->out_streams, SB_SCTP_STREAMS) : SB_SCTP_STREAMS;
-  unsigned id = s->dtls_client ? 0 : 1;
+  unsigned id = s->next_stream & 1u;
   while (id < limit && g_hash_table_contains(s->channels, GUINT_TO_POINTER(id)))
     id += 2;
   if (id >= limit)

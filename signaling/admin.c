@@ -262,6 +262,14 @@ static void admin_handle(sb_http_request *r, void *ud) {
 
 /* --- start and stop --- */
 
+/* The listener's protocol: plain HTTP only (a WebSocket upgrade is refused). */
+static int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                          size_t len) {
+  if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
+    return -1;
+  return sb_http_callback(wsi, reason, user, in, len);
+}
+
 static int admin_start(sb_config *cfg) {
   bool enabled = sb_config_get_bool(cfg, "admin", "enabled", true);
   admin.address = sb_config_get_string(cfg, "admin", "address", "127.0.0.1");
@@ -279,7 +287,7 @@ static int admin_start(sb_config *cfg) {
   }
   admin_protocols[0] = (struct lws_protocols){
     .name = "switchboard-admin",
-    .callback = sb_http_callback,
+    .callback = admin_callback,
     .user = (void *)&admin_route,
   };
   struct lws_context_creation_info info;

@@ -251,10 +251,13 @@ static void textroom_session_closed(sb_session *s) {
 
 static void textroom_status(json_t *out) {
   json_object_set_new(out, "textroom",
-                      json_pack("{s:i, s:i, s:i, s:i}", "connections", g_atomic_int_get(&active_conns),
-                                "rooms", g_atomic_int_get(&tr_count.rooms), "participants",
+                      json_pack("{s:i, s:i, s:i, s:i, s:i}", "connections",
+                                g_atomic_int_get(&active_conns), "rooms",
+                                g_atomic_int_get(&tr_count.rooms), "participants",
                                 g_atomic_int_get(&tr_count.participants), "malformed_requests",
-                                g_atomic_int_get(&tr_count.malformed)));
+                                g_atomic_int_get(&tr_count.malformed),
+                                /* the whole server's, so a test sees every one released */
+                                "sctp_associations", sb_sctp_live_count()));
 }
 
 /* --- start and stop --- */

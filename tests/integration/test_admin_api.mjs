@@ -17,6 +17,7 @@
 //    subscriber outbound stream of the same SSRC;
 //  - mute: A's audio stops reaching B (B's inbound audio stops growing), B gets
 //    room.track_muted, A room.muted; unmute resumes it;
+//  - kick a WHIP publisher: it leaves the room and its /whip/ resource is gone;
 //  - kick: B gets room.kicked and leaves the listing, A gets room.participant_left;
 //  - DELETE the room: A gets room.kicked, the room is gone (404) and not listed;
 //  - the server exits 0 on SIGTERM.
@@ -226,6 +227,31 @@ try {
   const m3 = await audioFromA();
   tap.check(unmute.status === 200 && unmute.json.tracks.length === 1 && m3 - m2 > 20, 'unmute: audio from A reaches B again',
     `${unmute.text}; packets ${m2} -> ${m3}`);
+
+  // --- kick a WHIP publisher (page A opens one more pc, POSTs its offer to /whip/) ---
+  const whip = await pages[0].evaluate(async (room) => {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    window.whipPc = pc;
+    pc.addTransceiver(rt.stream.getAudioTracks()[0], { direction: 'sendonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((r) => { if (pc.iceGatheringState === 'complete') r(); else pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r(); setTimeout(r, 2000); });
+    const res = await fetch(`/whip/${room}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+    if (res.status !== 201) return { status: res.status, text: await res.text() };
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    return { status: 201, location: res.headers.get('Location') };
+  }, ROOM);
+  const withWhip = await adm('GET', `/admin/v1/rooms/${ROOM}`);
+  const W = withWhip.json?.participants.find((p) => p.client === 'whip')?.id;
+  tap.check(whip.status === 201 && W, 'a WHIP publisher joins the room (client "whip" in the room)', JSON.stringify({ whip, W }));
+  const kickW = await adm('POST', `/admin/v1/rooms/${ROOM}/participants/${W}/kick`, { body: {} });
+  const whipGone = await waitFor(async () => {
+    const r = await adm('GET', `/admin/v1/rooms/${ROOM}`);
+    return r.json && !r.json.participants.some((p) => p.id === W) ? r : null;
+  }, { timeoutMs: 3000 });
+  const whipDelete = whip.location ? await pages[0].evaluate((loc) => fetch(loc, { method: 'DELETE' }).then((r) => r.status), whip.location) : null;
+  tap.check(kickW.status === 200 && whipGone && whipDelete === 404,
+    'kick the WHIP publisher: it leaves the room and its resource is gone (DELETE: 404)', JSON.stringify({ kick: kickW.text, whipDelete }));
+  await pages[0].evaluate(() => window.whipPc && window.whipPc.close());
 
   // --- kick B ---
   const kick = await adm('POST', `/admin/v1/rooms/${ROOM}/participants/${B}/kick`, { body: { reason: 'test kick' } });
