@@ -13,6 +13,7 @@
 // res=WxH (camera size, e.g. 320x240).
 // For tests, window.conference is the page's state (see `state` below).
 
+import { createChat } from './chat.js';
 import { CLIENT_ERROR, connect, defaultUrl, linkPeerConnection } from './switchboard.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,7 +23,9 @@ const ui = {
   callCard: $('call-card'), mic: $('mic'), cam: $('cam'), qos: $('qos'), roomInfo: $('room-info'),
   sound: $('sound'), leave: $('leave'),
   errors: $('errors'), grid: $('grid'), template: $('tile-template'),
+  chatCard: $('chat'),
 };
+const chat = createChat(ui.chatCard);
 
 const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const STATS_INTERVAL_MS = 1000;
@@ -65,6 +68,7 @@ const state = {
   get tileCount() { return ui.grid.childElementCount; },
   join: () => join(),
   leave: () => leave(),
+  chat,
 };
 window.conference = state;
 
@@ -134,6 +138,7 @@ function setPhase(phase) {
   const inRoom = phase !== 'idle';
   ui.joinCard.hidden = inRoom;
   ui.callCard.hidden = !inRoom;
+  ui.chatCard.hidden = !inRoom;
   ui.join.disabled = false;
   updateRoomBadge();
 }
@@ -578,6 +583,7 @@ async function publish(client, generation) {
   if (!stream) {
     state.media = 'none';
     renderTile(state.self);
+    await publishStream(client, null); // the chat alone
     return;
   }
   state.local = stream;
@@ -600,7 +606,8 @@ async function publishStream(client, stream) {
     onError: (err, what) => { if (state.pcs.publisher === pc) showError(`Publisher ${what}`, err); },
   });
   state.links.publisher = link;
-  for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  for (const track of stream?.getTracks() ?? []) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  chat.publishOn(pc, { id: state.self.id, name: state.self.display });
   updatePcBadge('publisher');
 
   try {
@@ -632,6 +639,7 @@ function createSubscriber(client) {
   state.links.subscriber = linkPeerConnection(client, pc, 'subscriber', {
     onError: (err, what) => { if (state.pcs.subscriber === pc) showError(`Subscriber ${what}`, err); },
   });
+  chat.receiveOn(pc);
   // Tracks are attached after each offer is applied (syncReceivers), from the
   // offer's mid -> track map; track events alone change nothing.
   updatePcBadge('subscriber');
@@ -750,6 +758,7 @@ function teardown() {
   state.statsTimer = null;
   closePc('publisher');
   closePc('subscriber');
+  chat.reset();
   state.local?.getTracks().forEach((t) => t.stop());
   state.local = null;
   state.published = false;

@@ -166,25 +166,35 @@ bool tr_secret_equal(const char *given, const char *expected) {
   return diff == 0;
 }
 
-void tr_history_init(tr_history *h, int cap) {
+void tr_history_init(tr_history *h, int cap, size_t max_bytes) {
   memset(h, 0, sizeof *h);
   h->cap = cap > 0 ? cap : 0;
-  if (h->cap)
+  h->max_bytes = max_bytes;
+  if (h->cap) {
     h->items = g_new0(json_t *, h->cap);
+    h->sizes = g_new0(size_t, h->cap);
+  }
 }
 
-void tr_history_push(tr_history *h, json_t *msg) {
-  if (h->cap == 0) {
+static void history_drop_oldest(tr_history *h) {
+  json_decref(h->items[h->start]);
+  h->bytes -= h->sizes[h->start];
+  h->items[h->start] = NULL;
+  h->start = (h->start + 1) % h->cap;
+  h->len--;
+}
+
+void tr_history_push(tr_history *h, json_t *msg, size_t bytes) {
+  if (h->cap == 0 || bytes > h->max_bytes) {
     json_decref(msg);
     return;
   }
-  if (h->len == h->cap) {
-    json_decref(h->items[h->start]);
-    h->items[h->start] = msg;
-    h->start = (h->start + 1) % h->cap;
-    return;
-  }
-  h->items[(h->start + h->len) % h->cap] = msg;
+  while (h->len > 0 && (h->len == h->cap || h->bytes + bytes > h->max_bytes))
+    history_drop_oldest(h);
+  int i = (h->start + h->len) % h->cap;
+  h->items[i] = msg;
+  h->sizes[i] = bytes;
+  h->bytes += bytes;
   h->len++;
 }
 
@@ -196,8 +206,9 @@ json_t *tr_history_json(const tr_history *h) {
 }
 
 void tr_history_clear(tr_history *h) {
-  for (int i = 0; i < h->len; i++)
-    json_decref(h->items[(h->start + i) % h->cap]);
+  while (h->len > 0)
+    history_drop_oldest(h);
   g_free(h->items);
+  g_free(h->sizes);
   memset(h, 0, sizeof *h);
 }

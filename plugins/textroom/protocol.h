@@ -66,17 +66,21 @@ void tr_format_date(int64_t wall_us, char *buf, size_t size);
  * never matches. */
 bool tr_secret_equal(const char *given, const char *expected);
 
-/* The last `cap` public messages of a room, oldest first. */
+/* The last `cap` public messages of a room, oldest first, together at most
+ * max_bytes (as the caller counts them), so a room's memory stays bounded. */
 typedef struct tr_history {
   json_t **items;                    /* ring of cap entries */
+  size_t *sizes;                     /* the bytes each entry was counted for */
   int cap;                           /* 0: nothing is kept */
   int start;                         /* index of the oldest */
   int len;
+  size_t bytes, max_bytes;
 } tr_history;
 
-void tr_history_init(tr_history *h, int cap);
-/* Appends msg (stolen), dropping the oldest when full. */
-void tr_history_push(tr_history *h, json_t *msg);
+void tr_history_init(tr_history *h, int cap, size_t max_bytes);
+/* Appends msg (stolen), counted as `bytes`, dropping the oldest while over a
+ * limit; a message over max_bytes by itself is not kept. */
+void tr_history_push(tr_history *h, json_t *msg, size_t bytes);
 /* A new array with (references to) the kept messages, oldest first. */
 json_t *tr_history_json(const tr_history *h);
 void tr_history_clear(tr_history *h);

@@ -78,7 +78,7 @@ static tr_room *room_new(const char *name, const char *secret, bool persistent) 
   r->persistent = persistent;
   r->members = g_ptr_array_new();
   r->empty_since_us = sb_now_us();
-  tr_history_init(&r->history, tr_config()->history_size);
+  tr_history_init(&r->history, tr_config()->history_size, tr_config()->history_max_bytes);
   g_hash_table_insert(rooms, r->name, r);
   g_atomic_int_inc(&tr_count.rooms);
   sb_info("textroom %s: created%s", name, persistent ? " (configured)" : "");
@@ -302,8 +302,10 @@ static int do_message(tr_conn *c, const tr_request *q, json_t *res, char **msg) 
       tr_participant *p = g_ptr_array_index(me->room->members, i);
       send_text(p->conn, p->channel, text);
     }
-    tr_history_push(&me->room->history, json_pack("{s:s, s:s, s:s, s:s}", "from", me->id, "display",
-                                                  me->display, "text", q->text, "date", date));
+    tr_history_push(&me->room->history,
+                    json_pack("{s:s, s:s, s:s, s:s}", "from", me->id, "display", me->display,
+                              "text", q->text, "date", date),
+                    strlen(text));
   }
   free(text);
   sb_verbose("textroom %s: %s sent a %s message", me->room->name, me->id, to ? "private" : "public");

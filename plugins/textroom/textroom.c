@@ -287,6 +287,8 @@ static void stop_on_worker_sync(void *data) {
 
 static int textroom_init(sb_config *cfg) {
   settings.history_size = (int)sb_config_get_int_range(cfg, "textroom", "history_size", 50, 0, 1000);
+  settings.history_max_bytes = (size_t)sb_config_get_int_range(cfg, "textroom", "history_max_bytes",
+                                                               131072, 0, 64 << 20);
   settings.max_rooms = (int)sb_config_get_int_range(cfg, "textroom", "max_rooms", 1000, 1, 100000);
   settings.max_participants =
       (int)sb_config_get_int_range(cfg, "textroom", "max_participants", 100, 1, 10000);

@@ -24,6 +24,7 @@
 
 typedef struct tr_settings {
   int history_size;                 /* public messages replayed on join */
+  size_t history_max_bytes;         /* ... and their bytes at most, per room */
   int max_rooms;
   int max_participants;             /* per room */
   size_t max_message_size;          /* bytes of a request, and of an event sent */

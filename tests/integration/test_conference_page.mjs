@@ -117,6 +117,34 @@ try {
   tap.check(states.every((s) => s.pcs.publisher === 'connected' && s.pcs.subscriber === 'connected'),
     'publisher and subscriber PeerConnections connected on every page', states.map((s) => JSON.stringify(s.pcs)).join(' '));
 
+  // 1b. The chat pane over data channels: Ann and Bob type, everyone else reads.
+  const chatLines = (page) => page.evaluate(() => [...document.querySelectorAll('#chat .chat-messages li')]
+    .map((li) => ({ who: li.querySelector('.who').textContent, text: li.querySelector('.text').textContent,
+      html: li.querySelector('.text').innerHTML })));
+  const chatReady = await waitFor(async () => (await Promise.all(pages.map((pg) => pg.evaluate(() =>
+    !document.querySelector('#chat').hidden && !document.querySelector('#chat input').disabled)))).every(Boolean),
+  { timeoutMs: 10000 });
+  tap.check(chatReady, 'the chat pane is shown and enabled on every page once its data channel is open');
+  const say = async (page, text) => {
+    await page.fill('#chat input', text);
+    await page.click('#chat button');
+  };
+  await say(pages[0], 'hello from Ann');
+  await say(pages[1], '<b>Bob</b> & co');
+  const chatOk = (lines, i) => {
+    const want = [['Ann', 'hello from Ann'], ['Bob', '<b>Bob</b> & co']];
+    return want.every(([who, text], k) => lines.some((l) => l.text === text &&
+      l.who === (k === i ? 'You' : who)));
+  };
+  const chats = await waitFor(async () => {
+    const all = await Promise.all(pages.map(chatLines));
+    return all.every(chatOk) ? all : null;
+  }, { timeoutMs: 10000 });
+  tap.check(Boolean(chats), 'chat messages reach every page with the sender\'s name (own ones as "You")',
+    JSON.stringify(chats ?? await Promise.all(pages.map(chatLines))));
+  tap.check(chats && chats.every((lines) => lines.every((l) => !/<b>/.test(l.html))),
+    'chat text is shown as text, never as HTML');
+
   // 2. The QoS overlay: browser and server numbers on every tile of page 0.
   await pages[0].check('#qos');
   const remoteKeys = ['b.video.kbps', 'b.video.lost', 'b.video.jitter', 'b.audio.kbps', 'b.audio.lost',
