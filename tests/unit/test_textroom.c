@@ -161,22 +161,39 @@ static void test_textroom_compares_secrets(void) {
   g_assert_false(tr_secret_equal("x", NULL));
 }
 
+static void assert_history(const tr_history *h, const int *want, int n) {
+  json_t *a = tr_history_json(h);
+  g_assert_cmpint(json_array_size(a), ==, n);
+  for (int i = 0; i < n; i++)
+    g_assert_cmpint(json_integer_value(json_array_get(a, (size_t)i)), ==, want[i]);
+  json_decref(a);
+}
+
 static void test_textroom_history_keeps_last_n(void) {
   tr_history h;
-  tr_history_init(&h, 3);
+  tr_history_init(&h, 3, 1000);
   for (int i = 0; i < 5; i++)
-    tr_history_push(&h, json_integer(i));
-  json_t *a = tr_history_json(&h);
-  g_assert_cmpint(json_array_size(a), ==, 3);
-  for (int i = 0; i < 3; i++)
-    g_assert_cmpint(json_integer_value(json_array_get(a, (size_t)i)), ==, i + 2);
-  json_decref(a);
+    tr_history_push(&h, json_integer(i), 10);
+  assert_history(&h, (const int[]){ 2, 3, 4 }, 3);
+  g_assert_cmpuint(h.bytes, ==, 30);
   tr_history_clear(&h);
-  tr_history_init(&h, 0);           /* history off */
-  tr_history_push(&h, json_integer(1));
-  a = tr_history_json(&h);
-  g_assert_cmpint(json_array_size(a), ==, 0);
-  json_decref(a);
+  tr_history_init(&h, 0, 1000);      /* history off */
+  tr_history_push(&h, json_integer(1), 1);
+  assert_history(&h, NULL, 0);
+  tr_history_clear(&h);
+}
+
+static void test_textroom_history_bounds_bytes(void) {
+  tr_history h;
+  tr_history_init(&h, 10, 100);
+  for (int i = 0; i < 4; i++)
+    tr_history_push(&h, json_integer(i), 30);   /* 4 x 30 > 100: the oldest goes */
+  assert_history(&h, (const int[]){ 1, 2, 3 }, 3);
+  tr_history_push(&h, json_integer(4), 80);     /* makes room by dropping three */
+  assert_history(&h, (const int[]){ 4 }, 1);
+  tr_history_push(&h, json_integer(5), 101);    /* alone over the limit: not kept */
+  assert_history(&h, (const int[]){ 4 }, 1);
+  g_assert_cmpuint(h.bytes, ==, 80);
   tr_history_clear(&h);
 }
 
@@ -204,6 +221,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/textroom/formats-dates", test_textroom_formats_dates);
   g_test_add_func("/textroom/compares-secrets", test_textroom_compares_secrets);
   g_test_add_func("/textroom/history-keeps-last-n", test_textroom_history_keeps_last_n);
+  g_test_add_func("/textroom/history-bounds-bytes", test_textroom_history_bounds_bytes);
   g_test_add_func("/textroom/room-names", test_textroom_room_names);
   return g_test_run();
 }
