@@ -266,6 +266,20 @@ try {
   tap.check(same(list2.participants?.map((p) => p.id).sort(), [bj.id, ann.me].sort()),
     'list shows Ann and Bob only', JSON.stringify(list2));
 
+  // --- a participant whose session ends (its process killed) leaves ----------
+  const dave = new PyPeer('dave', server.wsUrl);
+  peers.push(dave);
+  await dave.ready();
+  const dj = await dave.request({ request: 'join', room: ROOM, display: 'Dave' });
+  await bob.waitEvent((e) => e.event === 'joined' && e.id === dj.id);
+  dave.kill(); // SIGKILL: the WebSocket and the PeerConnection just go away
+  const daveLeft = await bob.waitEvent((e) => e.event === 'left' && e.id === dj.id, 15000);
+  await page.waitForFunction((id) => window.textroom.events.some((e) => e.event === 'left' && e.id === id),
+    dj.id, { timeout: 10000 }).catch(() => {});
+  const annSawDaveLeave = await page.evaluate((id) => window.textroom.events.some((e) => e.event === 'left' && e.id === id), dj.id);
+  tap.check(dj.response === 'success' && daveLeft && annSawDaveLeave,
+    'a participant whose session ends (process killed) leaves: Ann and Bob get "left"', JSON.stringify(daveLeft));
+
   // --- leave ----------------------------------------------------------------
   const bl = await bob.request({ request: 'leave', room: ROOM });
   tap.check(bl.response === 'success', 'Bob leaves', JSON.stringify(bl));
