@@ -281,6 +281,18 @@ char **sb_ice_local_candidates(sb_ice *ice) {
 const char *sb_ice_local_ufrag(sb_ice *ice) { return ice->ufrag; }
 const char *sb_ice_local_pwd(sb_ice *ice) { return ice->pwd; }
 
+int sb_ice_restart(sb_ice *ice) {
+  if (!nice_agent_restart_stream(ice->agent, ice->stream))
+    return -1;
+  g_free(ice->ufrag);
+  g_free(ice->pwd);
+  ice->ufrag = ice->pwd = NULL;
+  nice_agent_get_local_credentials(ice->agent, ice->stream, &ice->ufrag, &ice->pwd);
+  ice->have_remote_creds = false;
+  sb_info("%s: ICE restart: new local ufrag %s", ice->log_name, ice->ufrag);
+  return 0;
+}
+
 int sb_ice_set_remote_credentials(sb_ice *ice, const char *ufrag, const char *pwd) {
   if (!nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd))
     return -1;

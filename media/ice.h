@@ -66,6 +66,10 @@ const char *sb_ice_local_ufrag(sb_ice *ice);
 const char *sb_ice_local_pwd(sb_ice *ice);
 
 int sb_ice_set_remote_credentials(sb_ice *ice, const char *ufrag, const char *pwd);
+/* ICE restart (RFC 8445 §2.4): new local credentials, the remote's candidates and
+ * checks dropped, local candidates kept. Set the remote's new credentials and
+ * candidates next. Returns 0 or -1. */
+int sb_ice_restart(sb_ice *ice);
 /* Adds one remote candidate ("candidate:..." with or without "a="). Returns 0,
  * 1 when it was skipped on purpose (RTCP component, TCP, mDNS .local name, an
  * address family not in use), or -1 when it does not parse. */

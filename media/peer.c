@@ -71,6 +71,7 @@ static void peer_free(sb_peer *p) {
   g_ptr_array_unref(p->outs);
   g_free(p->offer);
   g_free(p->remote_ufrag);
+  g_free(p->answer);
   g_free(p);
 }
 
@@ -265,7 +266,8 @@ static void on_ice_state(void *ud, sb_ice_state s) {
   if (!p->closed)
     sb_mm_move(sb_mm.ice_state, SB_MM_ICE_STATES, &p->mm_ice, (int)s);
   if (s == SB_ICE_CHECKING) {
-    peer_set_state(p, SB_PEER_CONNECTING, NULL);
+    if (p->connected_us == 0)   /* an ICE restart after connecting changes nothing here */
+      peer_set_state(p, SB_PEER_CONNECTING, NULL);
   } else if (s == SB_ICE_CONNECTED) {
     char *pair = sb_ice_selected_pair(p->ice);
     sb_verbose("%s: ICE connected %s", p->name, pair ? pair : "");

@@ -85,6 +85,17 @@ int sb_peer_create_offer(sb_peer *p, const sb_offer_section *sections, int n, ch
  * streams (kept across renegotiations), DTLS role on the first answer. */
 int sb_peer_accept_answer(sb_peer *p, const char *answer, size_t len, char **msg);
 bool sb_peer_offer_pending(const sb_peer *p);
+/* ICE restart without leaving the call (DTLS and SRTP carry on):
+ * - on a PeerConnection that answers the remote's offers: the remote's new offer
+ *   (same m-sections, new ICE credentials) gets the previous answer back with our
+ *   new credentials and candidates;
+ * - on one that offers: new local credentials for the next sb_peer_create_offer,
+ *   whose answer may then change the remote's.
+ * Returns 0 or an SB_ERR_* code with *msg set. */
+int sb_peer_restart_ice_answer(sb_peer *p, const char *offer, size_t len, char **answer,
+                               char **msg);
+int sb_peer_restart_ice(sb_peer *p, char **msg);
+
 /* A trickled remote candidate, or end-of-candidates when candidate is NULL.
  * Returns 0, or SB_ERR_CANDIDATE with *msg set. */
 int sb_peer_add_remote_candidate(sb_peer *p, const char *candidate, char **msg);

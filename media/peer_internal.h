@@ -29,7 +29,9 @@ struct sb_peer {
   int offer_count;
   uint64_t session_id;        /* o= of our offers */
   uint64_t session_version;
-  char *remote_ufrag;         /* to refuse an ICE restart we do not support yet */
+  char *remote_ufrag;         /* a different one in an offer or answer is an ICE restart */
+  char *answer;               /* our last answer (answering peers), for ICE restarts */
+  bool ice_restarting;        /* offering peers: new local credentials not yet answered */
 
   sb_ice *ice;
   sb_dtls *dtls;

@@ -100,6 +100,7 @@ int sb_peer_accept_offer(sb_peer *p, const char *offer_text, size_t len, const s
   int added = add_remote_candidates(p, &rt);
   sb_peer_dtls_start(p, our_setup == SB_SETUP_ACTIVE, rt.fingerprint_hash, rt.fingerprint);
   *answer = sb_sdp_write(ans);
+  p->answer = g_strdup(*answer);
   sb_sdp_free(ans);
   sb_sdp_free(offer);
   p->described = true;
@@ -172,9 +173,10 @@ int sb_peer_accept_answer(sb_peer *p, const char *answer_text, size_t len, char 
   sb_remote_transport rt;
   GPtrArray *descs = NULL;
   rc = sb_negotiate_apply_answer(ans, p->offer, p->offer_count, &descs, &rt, msg);
-  if (rc == 0 && p->remote_ufrag && strcmp(p->remote_ufrag, rt.ufrag) != 0) {
-    *msg = g_strdup("the answer changes the ICE credentials (ICE restart is not supported yet)");
-    rc = SB_ERR_SDP_UNSUPPORTED;
+  bool restart = rc == 0 && p->remote_ufrag && strcmp(p->remote_ufrag, rt.ufrag) != 0;
+  if (restart && !p->ice_restarting) {
+    *msg = g_strdup("the answer changes the ICE credentials, but the offer was no ICE restart");
+    rc = SB_ERR_SDP_INVALID;
   }
   if (rc != 0) {
     if (descs)
@@ -190,6 +192,13 @@ int sb_peer_accept_answer(sb_peer *p, const char *answer_text, size_t len, char 
   p->offer_count = 0;
   p->tagged_index = rt.tagged_index;
   sb_peer_setup_streams(p);
+  if (restart || (p->ice_restarting && !first)) {
+    sb_ice_set_remote_credentials(p->ice, rt.ufrag, rt.pwd);
+    g_free(p->remote_ufrag);
+    p->remote_ufrag = g_strdup(rt.ufrag);
+    sb_info("%s: ICE restart answered (remote ufrag %s)", p->name, rt.ufrag);
+  }
+  p->ice_restarting = false;
   if (first) {
     sb_ice_set_remote_credentials(p->ice, rt.ufrag, rt.pwd);
     p->remote_ufrag = g_strdup(rt.ufrag);
@@ -205,6 +214,112 @@ int sb_peer_accept_answer(sb_peer *p, const char *answer_text, size_t len, char 
 }
 
 bool sb_peer_offer_pending(const sb_peer *p) { return p->offer != NULL; }
+
+int sb_peer_restart_ice(sb_peer *p, char **msg) {
+  g_return_val_if_fail(sb_worker_is_current(p->worker), SB_ERR_INTERNAL);
+  if (p->closed || p->ice == NULL || !p->offerer) {
+    *msg = g_strdup(p->offerer || p->closed || p->ice == NULL
+                        ? "the PeerConnection is not negotiated yet"
+                        : "the remote offers on this PeerConnection: it restarts ICE with an offer");
+    return SB_ERR_NO_PEER;
+  }
+  if (p->offer != NULL) {
+    *msg = g_strdup("an offer is already outstanding");
+    return SB_ERR_BUSY;
+  }
+  if (sb_ice_restart(p->ice) != 0) {
+    *msg = g_strdup("ICE restart failed");
+    return SB_ERR_MEDIA;
+  }
+  p->ice_restarting = true;
+  return 0;
+}
+
+/* Our last answer again, under new ICE credentials and with today's candidates. */
+static char *restarted_answer(sb_peer *p) {
+  sb_sdp *ans = NULL;
+  char *err = NULL;
+  if (sb_sdp_parse(p->answer, strlen(p->answer), &ans, &err) != 0) {
+    g_free(err);
+    return NULL;
+  }
+  char **cands = local_candidates(p);
+  bool first = true;
+  ans->session_version++;
+  g_free(ans->ice_ufrag);
+  ans->ice_ufrag = NULL;
+  g_free(ans->ice_pwd);
+  ans->ice_pwd = NULL;
+  for (guint i = 0; i < ans->media->len; i++) {
+    sb_sdp_media *m = g_ptr_array_index(ans->media, i);
+    if (m->port == 0)
+      continue;
+    g_free(m->ice_ufrag);
+    g_free(m->ice_pwd);
+    m->ice_ufrag = g_strdup(sb_ice_local_ufrag(p->ice));
+    m->ice_pwd = g_strdup(sb_ice_local_pwd(p->ice));
+    g_ptr_array_set_size(m->candidates, 0);
+    m->end_of_candidates = false;
+    if (first) {
+      for (char **c = cands; *c; c++)
+        g_ptr_array_add(m->candidates, g_strdup(*c));
+      m->end_of_candidates = sb_ice_is_gathered(p->ice);
+      first = false;
+    }
+  }
+  g_strfreev(cands);
+  char *text = sb_sdp_write(ans);
+  sb_sdp_free(ans);
+  return text;
+}
+
+int sb_peer_restart_ice_answer(sb_peer *p, const char *offer_text, size_t len, char **answer,
+                               char **msg) {
+  g_return_val_if_fail(sb_worker_is_current(p->worker), SB_ERR_INTERNAL);
+  if (p->closed || p->offerer || p->answer == NULL || p->ice == NULL) {
+    *msg = g_strdup("no negotiated PeerConnection answers offers here");
+    return SB_ERR_NO_PEER;
+  }
+  int rc = 0;
+  sb_sdp *offer = parse_sdp(offer_text, len, "offer", &rc, msg);
+  if (offer == NULL)
+    return rc;
+  sb_remote_transport rt;
+  rc = sb_negotiate_check_offer(offer, &rt, msg);
+  if (rc == 0 && (int)offer->media->len != sb_peer_media_count(p)) {
+    *msg = g_strdup_printf("an ICE restart offer keeps the %d m-sections; this one has %u",
+                           sb_peer_media_count(p), offer->media->len);
+    rc = SB_ERR_SDP_UNSUPPORTED;
+  }
+  if (rc == 0 && g_strcmp0(rt.ufrag, p->remote_ufrag) == 0) {
+    *msg = g_strdup("the offer keeps the ICE credentials: it is no ICE restart (other "
+                    "renegotiations are not supported on this PeerConnection)");
+    rc = SB_ERR_SDP_UNSUPPORTED;
+  }
+  if (rc == 0 && sb_ice_restart(p->ice) != 0) {
+    *msg = g_strdup("ICE restart failed");
+    rc = SB_ERR_MEDIA;
+  }
+  char *text = rc == 0 ? restarted_answer(p) : NULL;
+  if (rc == 0 && text == NULL) {
+    *msg = g_strdup("our previous answer could not be rebuilt");
+    rc = SB_ERR_INTERNAL;
+  }
+  if (rc != 0) {
+    sb_sdp_free(offer);
+    return rc;
+  }
+  sb_ice_set_remote_credentials(p->ice, rt.ufrag, rt.pwd);
+  g_free(p->remote_ufrag);
+  p->remote_ufrag = g_strdup(rt.ufrag);
+  int added = add_remote_candidates(p, &rt);
+  sb_sdp_free(offer);
+  g_free(p->answer);
+  p->answer = g_strdup(text);
+  *answer = text;
+  sb_info("%s: ICE restart (remote ufrag %s, %d remote candidates)", p->name, rt.ufrag, added);
+  return 0;
+}
 
 int sb_peer_add_remote_candidate(sb_peer *p, const char *candidate, char **msg) {
   if (p->ice == NULL || p->closed) {

@@ -90,6 +90,7 @@ struct vr_participant {
   int offer_version;
   bool offer_pending;            /* a room.offer awaits room.answer */
   bool renegotiate;              /* changes made while it was pending */
+  bool ice_restart;              /* the next offer restarts ICE */
   GSource *stats_timer;
   unsigned stats_interval_ms;
   GPtrArray *datasubs;           /* vr_datasub* this participant receives (owned) */
@@ -194,6 +195,9 @@ sb_peer *vr_peer_by_pc(vr_participant *p, const char *pc);
 int vr_subscribe(vr_participant *p, json_t *ids, bool all, json_t **subscribed, char **msg);
 int vr_unsubscribe(vr_participant *p, json_t *ids, bool all, json_t **removed, char **msg);
 int vr_answer(vr_participant *p, const char *sdp, int version, char **msg);
+/* ICE restart of the publisher PeerConnection (the client's offer in; *answer out)
+ * or of the subscriber one (a room.offer with new credentials follows). */
+int vr_restart_ice(vr_participant *p, bool publisher, const char *offer, char **answer, char **msg);
 /* A track appeared (or came back): subscribers with "all" get it; sections bound to it rebind. */
 void vr_track_published(vr_track *t);
 /* A track is gone for good: its sections become inactive. */

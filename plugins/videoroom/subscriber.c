@@ -298,8 +298,10 @@ void vr_renegotiate(vr_participant *p) {
   p->offer_version++;
   sb_verbose("room %s: %s: subscriber offer %d (%u m-sections)", p->room->name, p->id,
              p->offer_version, n);
-  vr_notify(p, "room.offer", json_pack("{s:s, s:i, s:b, s:s, s:o}", "pc", "subscriber", "version",
-                                         p->offer_version, "new_pc", new_pc, "sdp", sdp, "tracks", tracks));
+  vr_notify(p, "room.offer", json_pack("{s:s, s:i, s:b, s:b, s:s, s:o}", "pc", "subscriber", "version",
+                                         p->offer_version, "new_pc", new_pc, "ice_restart",
+                                         p->ice_restart, "sdp", sdp, "tracks", tracks));
+  p->ice_restart = false;
   g_free(sdp);
 }
 
@@ -324,6 +326,26 @@ int vr_answer(vr_participant *p, const char *sdp, int version, char **msg) {
   if (p->renegotiate)
     vr_renegotiate(p);
   return 0;
+}
+
+int vr_restart_ice(vr_participant *p, bool publisher, const char *offer, char **answer, char **msg) {
+  sb_peer *peer = publisher ? p->pub : p->sub;
+  if (peer == NULL) {
+    *msg = g_strdup_printf("no %s PeerConnection to restart", publisher ? "publisher" : "subscriber");
+    return SB_ERR_NO_PEER;
+  }
+  if (publisher)
+    return sb_peer_restart_ice_answer(peer, offer, strlen(offer), answer, msg);
+  if (p->offer_pending) {
+    *msg = g_strdup("a subscriber offer is outstanding: answer it first");
+    return SB_ERR_BUSY;
+  }
+  int rc = sb_peer_restart_ice(peer, msg);
+  if (rc == 0) {
+    p->ice_restart = true;
+    vr_renegotiate(p);
+  }
+  return rc;
 }
 
 /* --- subscribing --- */

@@ -432,6 +432,34 @@ static void room_answer(sb_request *req) {
   job_post(j);
 }
 
+static void restart_ice_on_worker(job *j) {
+  char *answer = NULL, *msg = NULL;
+  int rc = vr_restart_ice(j->p, j->flag, j->text, &answer, &msg);
+  if (rc == 0 && answer)
+    sb_request_reply(j->req, json_pack("{s:s, s:s, s:s}", "type", "answer", "sdp", answer, "pc",
+                                       "publisher"));
+  else
+    reply_rc(j->req, rc, msg, NULL);
+  g_free(answer);
+}
+
+static void room_restart_ice(sb_request *req) {
+  const char *pc = NULL, *sdp = NULL;
+  vr_participant *p = session_participant(req);
+  if (p == NULL || !sb_request_unpack(req, "{s:s, s?s}", "pc", &pc, "sdp", &sdp))
+    return;
+  bool publisher = strcmp(pc, "publisher") == 0;
+  if ((!publisher && strcmp(pc, "subscriber") != 0) || (publisher && sdp == NULL)) {
+    sb_request_error(req, SB_ERR_INVALID_PARAMS,
+                     "pc is \"publisher\" (with the client's ICE-restart offer in sdp) or \"subscriber\"");
+    return;
+  }
+  job *j = job_new(p, req, restart_ice_on_worker);
+  j->flag = publisher;
+  j->text = g_strdup(sdp);
+  job_post(j);
+}
+
 static void mute_on_worker(job *j) {
   json_t *changed = NULL;
   char *msg = NULL;
@@ -585,6 +613,7 @@ static const sb_method vr_methods[] = {
   { "room.answer", room_answer },
   { "room.mute", room_mute },
   { "room.stats", room_stats },
+  { "room.restart_ice", room_restart_ice },
   { NULL, NULL },
 };
 
