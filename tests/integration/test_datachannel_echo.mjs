@@ -2,7 +2,7 @@
 // with data channels only (no media) offers to echo.start; the server's SCTP
 // association echoes every message on the channel it came on. Checks an ordered
 // reliable channel (1000 messages, text and binary, one of 200 KiB: none lost,
-// doubled or reordered), an unordered one (all arrive), a partially reliable one,
+// doubled or reordered), an unordered one (all arrive), partially reliable ones (maxRetransmits, maxPacketLifeTime),
 // a channel the page closes (the server closes its side: 'close' fires), and
 // the server's data statistics in echo.stats.
 // Run: tests/integration/run.sh datachannel_echo
@@ -34,8 +34,9 @@ try {
     const ordered = pc.createDataChannel('ordered');
     const unordered = pc.createDataChannel('unordered', { ordered: false });
     const partial = pc.createDataChannel('partial', { ordered: false, maxRetransmits: 2 });
+    const timed = pc.createDataChannel('timed', { maxPacketLifeTime: 500 });
     const closing = pc.createDataChannel('closing');
-    for (const ch of [ordered, unordered, partial, closing]) ch.binaryType = 'arraybuffer';
+    for (const ch of [ordered, unordered, partial, timed, closing]) ch.binaryType = 'arraybuffer';
     await pc.setLocalDescription(await pc.createOffer());
     const answer = sb.call('echo.start', { sdp: pc.localDescription.sdp });
     link.release();
@@ -46,7 +47,7 @@ try {
       ch.onopen = () => res();
       setTimeout(() => rej(new Error(`${ch.label} did not open`)), 10000);
     });
-    await Promise.all([ordered, unordered, partial, closing].map(opened));
+    await Promise.all([ordered, unordered, partial, timed, closing].map(opened));
 
     const size = (i) => (i === 500 ? 200 * 1024 : (i % 97) + 1);
     const make = (i) => {
@@ -96,6 +97,11 @@ try {
     await sendAll(partial, 50);
     out.partial = { received: (await p).length };
 
+    p = collect(timed, 50, 10000);
+    await sendAll(timed, 50);
+    got = await p;
+    out.timed = { received: got.length, inOrder: got.every((m, i) => same(i, m)) };
+
     const closed = new Promise((res) => {
       closing.onclose = () => res(true);
       setTimeout(() => res(false), 10000);
@@ -118,11 +124,13 @@ try {
     'unordered channel: all 300 messages echoed', JSON.stringify(result.unordered));
   tap.check(result.partial.received === 50,
     'partially reliable channel (maxRetransmits 2) echoes on a clean path', JSON.stringify(result.partial));
+  tap.check(result.timed.received === 50 && result.timed.inOrder,
+    'partially reliable ordered channel (maxPacketLifeTime 500 ms) echoes in order on a clean path', JSON.stringify(result.timed));
   tap.check(result.closeSeen === true && result.stillOpen === 'open',
     'closing one channel fires its close event; the others stay open',
     `${result.closeSeen} ${result.stillOpen}`);
   const data = result.stats?.data ?? result.stats?.peer?.data;
-  tap.check(data && data.messages_in >= 1350 && data.messages_out >= 1350 && data.malformed_packets === 0,
+  tap.check(data && data.messages_in >= 1400 && data.messages_out >= 1400 && data.malformed_packets === 0,
     'echo.stats reports the data channel counters', JSON.stringify(data ?? result.stats));
   exitCode = 0;
 } catch (err) {
