@@ -28,6 +28,9 @@ enum {
   SB_ERR_CANDIDATE = 1021,          /* candidate does not parse */
   SB_ERR_BUSY = 1022,               /* already started */
   SB_ERR_MEDIA = 1023,              /* the media stack failed to set up the peer */
+  SB_ERR_UNAUTHORIZED = 1030,       /* no token, or an invalid, expired or not yet valid one */
+  SB_ERR_ROLE = 1031,               /* the token's role lacks the right (core/auth.h) */
+  SB_ERR_WRONG_ROOM = 1032,         /* the token is for another room */
   SB_ERR_ROOM_FULL = 1040,
   SB_ERR_NO_ROOM = 1041,
   SB_ERR_IN_ROOM = 1042,            /* the session is already in a room */
@@ -35,6 +38,7 @@ enum {
   SB_ERR_MAX_PUBLISHERS = 1044,
   SB_ERR_NO_TRACK = 1045,
   SB_ERR_NO_OFFER = 1046,           /* no subscriber offer outstanding / stale version */
+  SB_ERR_ROOM_LOCKED = 1047,        /* the room is locked (room.lock): no new joins */
   SB_ERR_NO_PARTICIPANT = 1060,     /* admin API: no such participant in that room */
   SB_ERR_ROOM_EXISTS = 1061,        /* admin API: a room of that name exists already */
   SB_ERR_FORBIDDEN = 1080,          /* textroom: wrong or missing moderator secret */

@@ -21,6 +21,17 @@ static sb_sdp *parse_sdp(const char *text, size_t len, const char *what, int *rc
   return sdp;
 }
 
+/* A remote offer, parsed and its transport checked; NULL with *rc and *msg set. */
+static sb_sdp *parse_offer(const char *text, size_t len, sb_remote_transport *rt, int *rc,
+                           char **msg) {
+  sb_sdp *offer = parse_sdp(text, len, "offer", rc, msg);
+  if (offer && (*rc = sb_negotiate_check_offer(offer, rt, msg)) != 0) {
+    sb_sdp_free(offer);
+    return NULL;
+  }
+  return offer;
+}
+
 /* Our local candidates so far, remembered so that they are not trickled again. */
 static char **local_candidates(sb_peer *p) {
   char **cands = sb_ice_local_candidates(p->ice);
@@ -47,15 +58,10 @@ int sb_peer_accept_offer(sb_peer *p, const char *offer_text, size_t len, const s
     return SB_ERR_BUSY;
   }
   int rc = 0;
-  sb_sdp *offer = parse_sdp(offer_text, len, "offer", &rc, msg);
+  sb_remote_transport rt;
+  sb_sdp *offer = parse_offer(offer_text, len, &rt, &rc, msg);
   if (offer == NULL)
     return rc;
-  sb_remote_transport rt;
-  rc = sb_negotiate_check_offer(offer, &rt, msg);
-  if (rc != 0) {
-    sb_sdp_free(offer);
-    return rc;
-  }
   if (sb_peer_ice_start(p, false) != 0) {
     *msg = g_strdup("the server has no usable network address for ICE");
     sb_sdp_free(offer);
@@ -281,12 +287,11 @@ int sb_peer_restart_ice_answer(sb_peer *p, const char *offer_text, size_t len, c
     return SB_ERR_NO_PEER;
   }
   int rc = 0;
-  sb_sdp *offer = parse_sdp(offer_text, len, "offer", &rc, msg);
+  sb_remote_transport rt;
+  sb_sdp *offer = parse_offer(offer_text, len, &rt, &rc, msg);
   if (offer == NULL)
     return rc;
-  sb_remote_transport rt;
-  rc = sb_negotiate_check_offer(offer, &rt, msg);
-  if (rc == 0 && (int)offer->media->len != sb_peer_media_count(p)) {
+  if ((int)offer->media->len != sb_peer_media_count(p)) {
     *msg = g_strdup_printf("an ICE restart offer keeps the %d m-sections; this one has %u",
                            sb_peer_media_count(p), offer->media->len);
     rc = SB_ERR_SDP_UNSUPPORTED;

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/module.h"
 #include "core/util.h"
+#include "signaling/tls.h"
 
 static sb_signaling_config config;
 static struct lws_context *context;
@@ -19,6 +20,7 @@ static struct lws_http_mount mount;
 static struct lws_http_mount admin_page_mount;   /* /admin/ -> demos/admin.html */
 static lws_retry_bo_t retry;
 static GMainLoop *lws_loop;     /* a handle on the default context for lws; never run */
+static sb_tls_config tls;       /* [http] tls_cert / tls_key: https:// and wss:// */
 
 const sb_signaling_config *sb_signaling_get_config(void) { return &config; }
 struct lws_context *sb_signaling_context(void) { return context; }
@@ -65,6 +67,25 @@ static int signaling_start(sb_config *cfg) {
   config.ping_timeout_s = (int)sb_config_get_int_range(cfg, "http", "ping_timeout", 60, 2, 7200);
   if (config.ping_timeout_s <= config.ping_interval_s)
     config.ping_timeout_s = config.ping_interval_s * 2;
+  char *tls_error = NULL;
+  if (sb_tls_config_read(cfg, "http", &tls, &tls_error) != 0) {
+    sb_error("signaling: %s", tls_error);
+    g_free(tls_error);
+    return -1;
+  }
+  /* With TLS: plain HTTP is "off" (not listened for) or "redirect" (plain_port). */
+  char *plain = sb_config_get_string(cfg, "http", "plain", "off");
+  int plain_port = (int)sb_config_get_int_range(cfg, "http", "plain_port", 8080, 1, 65535);
+  bool redirect = strcmp(plain, "redirect") == 0;
+  if (!redirect && strcmp(plain, "off") != 0) {
+    sb_error("signaling: [http] plain is \"off\" or \"redirect\", not \"%s\"", plain);
+    g_free(plain);
+    return -1;
+  }
+  g_free(plain);
+  if (redirect && !sb_tls_on(&tls))
+    sb_warn("signaling: [http] plain = redirect needs TLS (tls_cert, tls_key): ignored");
+  redirect = redirect && sb_tls_on(&tls);
 
   lws_set_log_level(LLL_ERR | LLL_WARN | (sb_log_get_level() >= SB_LOG_DEBUG ? LLL_NOTICE : 0),
                     lws_log_emit);
@@ -109,8 +130,10 @@ static int signaling_start(sb_config *cfg) {
   info.protocols = protocols;
   info.mounts = sb_http_start(protocols[0].name, &mount);
   info.retry_and_idle_policy = &retry;
+  /* SSL global init even without TLS here: the admin vhost may have its own. */
   info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                 LWS_SERVER_OPTION_DISABLE_IPV6;
+                 LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  sb_tls_apply(&tls, &info);
   info.foreign_loops = loops;
   info.server_string = "switchboard";
   /* libwebsockets on the default GMainContext, which the main thread runs. */
@@ -120,10 +143,17 @@ static int signaling_start(sb_config *cfg) {
   if (context == NULL) {
     sb_error("signaling: cannot listen on %s:%d (in use, or no permission?)",
              config.address ? config.address : "*", config.port);
+    sb_tls_config_clear(&tls);
     return -1;
   }
-  sb_info("signaling: http://%s:%d/ (WebSocket %s, demos from %s)",
+  sb_info("signaling: %s://%s:%d/ (WebSocket %s, demos from %s)", sb_tls_on(&tls) ? "https" : "http",
           info.iface ? info.iface : "0.0.0.0", config.port, config.ws_path, config.demos_dir);
+  if (redirect && sb_tls_redirect_start(context, info.iface, plain_port, config.port) != 0) {
+    lws_context_destroy(context);
+    context = NULL;
+    sb_tls_config_clear(&tls);
+    return -1;
+  }
   return 0;
 }
 
@@ -142,6 +172,7 @@ static void signaling_stop(void) {
     context = NULL;
   }
   sb_http_stop();
+  sb_tls_config_clear(&tls);
   g_clear_pointer(&lws_loop, g_main_loop_unref);
   g_free(config.address);
   g_free(config.demos_dir);
