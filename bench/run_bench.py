@@ -296,7 +296,7 @@ class Switchboard:
                "-o", "http.address=127.0.0.1", "-o", f"http.port={SB_PORT}",
                "-o", f"media.addresses={MEDIA_ADDR}",
                "-o", "media.port_min=20000", "-o", "media.port_max=40000",
-               "-o", "videoroom.max_participants=1000"]
+               "-o", "videoroom.max_participants=1000", "-o", "auth.anonymous=true"]
         self.cmdline = " ".join(cmd)
         self.log = open(os.path.join(self.out_dir, "server.log"), "wb")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self.log,

@@ -9,6 +9,7 @@
 #include "core/config.h"
 
 enum {
+  SB_ORDER_AUTH = 5,            /* core/auth.c: [auth] keys, before anything takes requests */
   SB_ORDER_MEDIA = 10,
   SB_ORDER_PLUGINS = 20,
   SB_ORDER_SIGNALING = 30,

@@ -37,6 +37,10 @@ static int plugins_start(sb_config *cfg) {
     }
     started[started_n++] = p;
     for (const sb_method *m = p->methods; m && m->name; m++) {
+      if (m->role == SB_ROLE_UNDECLARED) {
+        sb_error("plugin %s: method %s declares no role (sb_method.role, core/auth.h)", p->name, m->name);
+        return -1;
+      }
       if (g_hash_table_contains(methods, m->name)) {
         sb_error("plugin %s: method %s is already registered", p->name, m->name);
         return -1;
@@ -112,6 +116,11 @@ static GHashTable *session_pcs(sb_session *s, bool create) {
 
 void sb_plugin_bind_pc(sb_session *s, const char *pc, const sb_plugin *owner) {
   g_hash_table_replace(session_pcs(s, true), g_strdup(pc), (gpointer)owner);
+}
+
+bool sb_plugin_session_has_pcs(sb_session *s) {
+  GHashTable *pcs = session_pcs(s, false);
+  return pcs && g_hash_table_size(pcs) > 0;
 }
 
 void sb_plugin_unbind_pc(sb_session *s, const char *pc) {

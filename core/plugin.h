@@ -13,12 +13,18 @@
 
 #include <stdbool.h>
 
+#include "core/auth.h"
 #include "core/config.h"
 #include "core/session.h"
 
 typedef struct sb_method {
   const char *name;                 /* "echo.start" */
   void (*handler)(sb_request *req); /* signaling thread; owns req */
+  /* The least role a session needs to call it (core/auth.h), checked by
+   * signaling before the handler runs. Every client method declares one: a
+   * plugin with an SB_ROLE_UNDECLARED method does not start. Admin methods
+   * ignore it (the admin API has its own token). */
+  sb_role role;
 } sb_method;
 
 /* A remote ICE candidate trickled by a client for one of a plugin's PeerConnections. */
@@ -76,6 +82,8 @@ void sb_notify_trickle(sb_session *s, const char *pc, const char *candidate, con
  * owns the PeerConnection (signaling thread). */
 void sb_plugin_bind_pc(sb_session *s, const char *pc, const sb_plugin *owner);
 void sb_plugin_unbind_pc(sb_session *s, const char *pc);
+/* Whether a plugin has bound a PeerConnection id in s (it holds state for it). */
+bool sb_plugin_session_has_pcs(sb_session *s);
 /* The owner of pc; when pc is NULL and the session has exactly one, that one
  * (and *pc_out is set to its id). NULL when none matches. */
 const sb_plugin *sb_plugin_pc_owner(sb_session *s, const char *pc, const char **pc_out);

@@ -16,6 +16,11 @@ struct sb_session {
   char id[17];
   char *remote;
   GHashTable *data;             /* key -> session_data*, signaling thread */
+  /* Held output while the transport is away (sb_session_hold), under lock. */
+  bool holding;
+  GQueue held;                  /* of char* (whole messages) */
+  size_t held_max;
+  unsigned held_dropped;        /* oldest messages dropped for lack of room */
 };
 
 typedef struct session_data {
@@ -50,6 +55,7 @@ sb_session *sb_session_new(const sb_transport_ops *ops, void *transport, const c
   sb_random_id(s->id, 16);
   s->remote = g_strdup(remote ? remote : "?");
   s->data = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, session_data_free);
+  g_queue_init(&s->held);
   g_atomic_int_inc(&live_sessions);
   return s;
 }
@@ -63,6 +69,7 @@ void sb_session_unref(sb_session *s) {
   if (s == NULL || !g_atomic_int_dec_and_test(&s->refs))
     return;
   g_hash_table_destroy(s->data);
+  g_queue_clear_full(&s->held, g_free);
   g_mutex_clear(&s->lock);
   g_free(s->remote);
   g_free(s);
@@ -73,7 +80,36 @@ void sb_session_detach(sb_session *s) {
   g_mutex_lock(&s->lock);
   s->ops = NULL;
   s->transport = NULL;
+  s->holding = false;
+  g_queue_clear_full(&s->held, g_free);
   g_mutex_unlock(&s->lock);
+}
+
+void sb_session_hold(sb_session *s, size_t max_messages) {
+  g_mutex_lock(&s->lock);
+  s->ops = NULL;
+  s->transport = NULL;
+  s->holding = true;
+  s->held_max = max_messages > 0 ? max_messages : 1;
+  s->held_dropped = 0;
+  g_mutex_unlock(&s->lock);
+}
+
+unsigned sb_session_attach(sb_session *s, const sb_transport_ops *ops, void *transport) {
+  g_mutex_lock(&s->lock);
+  /* Under the lock: a message sent meanwhile from a worker waits, then follows. */
+  char *text;
+  while ((text = g_queue_pop_head(&s->held))) {
+    ops->send(transport, text, strlen(text));
+    g_free(text);
+  }
+  unsigned dropped = s->held_dropped;
+  s->held_dropped = 0;
+  s->holding = false;
+  s->ops = ops;
+  s->transport = transport;
+  g_mutex_unlock(&s->lock);
+  return dropped;
 }
 
 bool sb_session_is_detached(sb_session *s) {
@@ -93,8 +129,15 @@ void sb_session_send_json(sb_session *s, json_t *msg) {
   if (text == NULL)
     return;
   g_mutex_lock(&s->lock);
-  if (s->ops)
+  if (s->ops) {
     s->ops->send(s->transport, text, strlen(text));
+  } else if (s->holding) {
+    if (s->held.length >= s->held_max) {
+      g_free(g_queue_pop_head(&s->held));
+      s->held_dropped++;
+    }
+    g_queue_push_tail(&s->held, g_strdup(text));
+  }
   g_mutex_unlock(&s->lock);
   free(text);
 }

@@ -39,6 +39,9 @@ enum {
   SB_ERR_NO_TRACK = 1045,
   SB_ERR_NO_OFFER = 1046,           /* no subscriber offer outstanding / stale version */
   SB_ERR_ROOM_LOCKED = 1047,        /* the room is locked (room.lock): no new joins */
+  SB_ERR_RATE_LIMITED = 1050,       /* over [limits] messages_per_second: slow down */
+  SB_ERR_RESUME_FAILED = 1051,      /* session.resume: no such held session or a wrong token */
+  SB_ERR_TOO_MANY_TRACKS = 1052,    /* videoroom: over [videoroom] max_tracks per participant */
   SB_ERR_NO_PARTICIPANT = 1060,     /* admin API: no such participant in that room */
   SB_ERR_ROOM_EXISTS = 1061,        /* admin API: a room of that name exists already */
   SB_ERR_FORBIDDEN = 1080,          /* textroom: wrong or missing moderator secret */
@@ -59,8 +62,14 @@ typedef struct sb_transport_ops {
 sb_session *sb_session_new(const sb_transport_ops *ops, void *transport, const char *remote);
 sb_session *sb_session_ref(sb_session *s);
 void sb_session_unref(sb_session *s);
-/* The transport is gone: later sends are dropped. */
+/* The transport is gone: later sends are dropped (and any held ones). */
 void sb_session_detach(sb_session *s);
+/* The transport is gone for now (a lost connection; the session may resume):
+ * later sends are kept, at most max_messages (then the oldest is dropped). */
+void sb_session_hold(sb_session *s, size_t max_messages);
+/* A transport again (a resumed session): the held messages are sent to it first,
+ * in order, then everything else. Returns how many held messages were dropped. */
+unsigned sb_session_attach(sb_session *s, const sb_transport_ops *ops, void *transport);
 bool sb_session_is_detached(sb_session *s);
 const char *sb_session_id(const sb_session *s);
 const char *sb_session_remote(const sb_session *s);

@@ -25,6 +25,7 @@
 #include "core/worker.h"
 #include "signaling/admin_route.h"
 #include "signaling/server.h"
+#include "signaling/tls.h"
 
 #define TOKEN_MAX 512
 
@@ -34,6 +35,7 @@ static struct {
   int port;
   char *token;
   char *config_path;
+  sb_tls_config tls;           /* [admin] tls_cert / tls_key: https:// */
 } admin;
 
 static void admin_handle(sb_http_request *r, void *ud);
@@ -280,6 +282,12 @@ static int admin_start(sb_config *cfg) {
     sb_info("admin API disabled ([admin] enabled = false)");
     return 0;
   }
+  char *tls_error = NULL;
+  if (sb_tls_config_read(cfg, "admin", &admin.tls, &tls_error) != 0) {
+    sb_error("admin: %s", tls_error);
+    g_free(tls_error);
+    return -1;
+  }
   if (admin.token[0] == '\0') {
     sb_warn("admin API disabled: [admin] token is empty (set one to open %s:%d)", admin.address,
             admin.port);
@@ -298,12 +306,14 @@ static int admin_start(sb_config *cfg) {
   info.protocols = admin_protocols;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
   info.server_string = "switchboard";
+  sb_tls_apply(&admin.tls, &info);
   if (lws_create_vhost(sb_signaling_context(), &info) == NULL) {
     sb_error("admin: cannot listen on %s:%d (in use, or no permission?)", admin.address, admin.port);
     return -1;
   }
   admin.on = true;
-  sb_info("admin API: http://%s:%d/admin/v1/ (token from [admin] token)", admin.address, admin.port);
+  sb_info("admin API: %s://%s:%d/admin/v1/ (token from [admin] token)",
+          sb_tls_on(&admin.tls) ? "https" : "http", admin.address, admin.port);
   return 0;
 }
 
@@ -313,6 +323,7 @@ static void admin_stop(void) {
   g_clear_pointer(&admin.address, g_free);
   g_clear_pointer(&admin.token, g_free);
   g_clear_pointer(&admin.config_path, g_free);
+  sb_tls_config_clear(&admin.tls);
 }
 
 static const sb_module admin_module = {

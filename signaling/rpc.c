@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "core/worker.h"
 #include "signaling/jsonrpc.h"
+#include "signaling/resume.h"
 #include "signaling/server.h"
 
 /* trickle: {candidate, sdpMid?, sdpMLineIndex?, pc?} or {completed: true, pc?}.
@@ -75,12 +76,30 @@ static void rpc_ping(sb_request *req) {
   sb_request_reply(req, json_pack("{s:I}", "time_ms", (json_int_t)(sb_wall_us() / 1000)));
 }
 
+/* auth: {token}. sb_auth_admit has verified the token and the session keeps
+ * its claims; the result says what they are. */
+static void rpc_auth(sb_request *req) {
+  const char *token = NULL;
+  if (!sb_request_unpack(req, "{s:s}", "token", &token))
+    return;
+  const sb_claims *c = sb_auth_session_claims(sb_request_session(req));
+  if (c == NULL) {
+    sb_request_error(req, SB_ERR_UNAUTHORIZED, "the token was refused");
+    return;
+  }
+  sb_request_reply(req, json_pack("{s:s, s:s, s:s, s:I}", "role", sb_role_name(c->role), "room", c->room,
+                                  "sub", c->sub, "exp", (json_int_t)c->exp));
+}
+
+/* The server's methods and the least role each needs (core/auth.h). */
 static const sb_method core_methods[] = {
-  { "trickle", rpc_trickle },
-  { "bye", rpc_bye },
-  { "server.status", rpc_status },
-  { "ping", rpc_ping },
-  { NULL, NULL },
+  { "trickle", rpc_trickle, SB_ROLE_NONE },
+  { "bye", rpc_bye, SB_ROLE_NONE },
+  { "ping", rpc_ping, SB_ROLE_NONE },
+  { "auth", rpc_auth, SB_ROLE_NONE },
+  { "server.status", rpc_status, SB_ROLE_GUEST },
+  { "session.resume", sb_resume_rpc, SB_ROLE_NONE },
+  { NULL, NULL, SB_ROLE_UNDECLARED },
 };
 
 void sb_rpc_handle(sb_session *s, const char *text, size_t len) {
@@ -109,9 +128,10 @@ void sb_rpc_handle(sb_session *s, const char *text, size_t len) {
         m = c;
     if (m == NULL)
       m = sb_plugin_find_method(msg.method, NULL);
-    if (m)
+    /* Every method: the token in its params, the caller's role, its "room". */
+    if (m && sb_auth_admit(req, m->role))
       m->handler(req);
-    else
+    else if (m == NULL)
       sb_request_error(req, SB_ERR_METHOD_NOT_FOUND, "method '%s' not found", msg.method);
     break;
   }

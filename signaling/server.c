@@ -9,6 +9,8 @@
 #include "core/log.h"
 #include "core/module.h"
 #include "core/util.h"
+#include "signaling/admission.h"
+#include "signaling/resume.h"
 #include "signaling/tls.h"
 
 static sb_signaling_config config;
@@ -67,6 +69,9 @@ static int signaling_start(sb_config *cfg) {
   config.ping_timeout_s = (int)sb_config_get_int_range(cfg, "http", "ping_timeout", 60, 2, 7200);
   if (config.ping_timeout_s <= config.ping_interval_s)
     config.ping_timeout_s = config.ping_interval_s * 2;
+  /* [limits] (admission.c) and [signaling] resume (resume.c). */
+  if (sb_admission_start(cfg) != 0 || sb_resume_start(cfg) != 0)
+    return -1;
   char *tls_error = NULL;
   if (sb_tls_config_read(cfg, "http", &tls, &tls_error) != 0) {
     sb_error("signaling: %s", tls_error);
@@ -158,6 +163,7 @@ static int signaling_start(sb_config *cfg) {
 }
 
 static void signaling_stop(void) {
+  sb_resume_stop();             /* held sessions end now, before the plugins stop */
   if (context && sb_ws_connection_count() > 0) {
     /* Say goodbye properly, but never wait more than half a second for it. */
     sb_ws_close_all();
@@ -172,6 +178,8 @@ static void signaling_stop(void) {
     context = NULL;
   }
   sb_http_stop();
+  sb_resume_free();
+  sb_admission_stop();
   sb_tls_config_clear(&tls);
   g_clear_pointer(&lws_loop, g_main_loop_unref);
   g_free(config.address);

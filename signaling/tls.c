@@ -109,6 +109,9 @@ void sb_tls_apply(const sb_tls_config *c, struct lws_context_creation_info *info
   info->ssl_private_key_filepath = c->key;
   /* TLS 1.2 or newer (RFC 8996 deprecates 1.0 and 1.1). */
   info->ssl_options_set |= SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+  /* HTTP/1.1 only: lws 4.1 would offer h2, where http.c's exchanges are untested
+   * (a 204 without a body never ends its stream). */
+  info->alpn = "http/1.1";
   info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 }
 
@@ -156,18 +159,23 @@ static int redirect_callback(struct lws *wsi, enum lws_callback_reasons reason, 
     return -1;  /* no WebSocket over plain HTTP: the client must use wss:// */
   if (reason != LWS_CALLBACK_HTTP)
     return lws_callback_http_dummy(wsi, reason, user, in, len);
-  char host[300], query[2048], path[2048];
+  char host[300], path[2048];
   header(wsi, WSI_TOKEN_HOST, host, sizeof host);
-  header(wsi, WSI_TOKEN_HTTP_URI_ARGS, query, sizeof query);
   size_t plen = in ? MIN(len, sizeof path - 1) : 0;
   memcpy(path, in ? in : "", plen);
   path[plen] = '\0';
-  /* lws hands over the path and arguments percent-decoded: encode them again. */
+  /* lws hands over the path and each argument percent-decoded: encode them again. */
   char *epath = g_uri_escape_string(path, "/!$&'()*+,;=:@-._~", FALSE);
-  char *equery = g_uri_escape_string(query, "&=/?!$'()*+,;:@-._~", FALSE);
-  char *loc = sb_tls_redirect_location(host, redirect_port, epath, equery);
+  GString *equery = g_string_new(NULL);
+  char arg[2048];
+  for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+    if (i)
+      g_string_append_c(equery, '&');
+    g_string_append_uri_escaped(equery, arg, "=", FALSE);
+  }
+  char *loc = sb_tls_redirect_location(host, redirect_port, epath, equery->str);
   g_free(epath);
-  g_free(equery);
+  g_string_free(equery, TRUE);
   if (loc == NULL) {
     lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "plain HTTP is redirected to https://: send a Host header");
     return lws_http_transaction_completed(wsi) ? -1 : 0;

@@ -11,7 +11,9 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/plugin.h"
+#include "signaling/admission.h"
 #include "signaling/jsonrpc.h"
+#include "signaling/resume.h"
 #include "signaling/server.h"
 
 typedef struct ws_conn {
@@ -26,6 +28,9 @@ typedef struct ws_conn {
   bool wake_pending;         /* a writeable callback is on its way */
   bool overflow;             /* the peer does not read: hang up */
   bool closing;              /* server shutdown: flush, then close with 1001 */
+  bool peer_closed;          /* the client sent a close frame: a deliberate end */
+  bool replaced;             /* its session resumed on another connection: close */
+  sb_msg_limiter limiter;    /* [limits] messages_per_second */
 } ws_conn;
 
 static GHashTable *conns;    /* ws_conn* set, signaling thread */
@@ -64,6 +69,10 @@ static void conn_open(struct lws *wsi, ws_conn *c) {
   g_mutex_init(&c->lock);
   g_queue_init(&c->tx);
   c->rx = g_byte_array_new();
+  sb_msg_limiter_init(&c->limiter);
+  /* Pings after ping_interval without a pong or a message, hang-up after
+   * ping_timeout: lws arms the timer of a server connection only once told. */
+  lws_validity_confirmed(wsi);
   char ip[64] = "?";
   lws_get_peer_simple(wsi, ip, sizeof ip);
   c->session = sb_session_new(&ws_ops, c, ip);
@@ -71,23 +80,44 @@ static void conn_open(struct lws *wsi, ws_conn *c) {
     conns = g_hash_table_new(g_direct_hash, g_direct_equal);
   g_hash_table_add(conns, c);
   sb_info("session %s: connected from %s", sb_session_id(c->session), ip);
+  /* ws://host/ws?token=<JWT> (core/auth.h): a refused one is remembered, and
+   * said by the first method that needs a role. */
+  char arg[SB_TOKEN_MAX_LEN + 8];
+  const char *token = lws_get_urlarg_by_name(wsi, "token=", arg, (int)sizeof arg);
+  char *err = NULL;
+  if (token && sb_auth_session_token(c->session, token, &err) != 0)
+    g_free(err);
   json_t *welcome = json_pack("{s:s, s:s, s:s}", "session", sb_session_id(c->session), "server",
                               "switchboard", "version", PACKAGE_VERSION);
+  const char *resume_token = sb_resume_register(c->session);
+  if (resume_token && sb_resume_grace() > 0) {
+    json_object_set_new(welcome, "resume_token", json_string(resume_token));
+    json_object_set_new(welcome, "resume_grace", json_integer(sb_resume_grace()));
+  }
   sb_session_notify(c->session, "welcome", welcome);
 }
 
 static void conn_close(ws_conn *c) {
-  if (c->session == NULL)
-    return;
-  sb_info("session %s: disconnected", sb_session_id(c->session));
+  if (c->rx == NULL)
+    return;                  /* never opened */
   g_hash_table_remove(conns, c);
-  sb_plugins_session_closed(c->session);
-  /* After detach no sender can reach c (detach waits for a send in progress). */
-  sb_session_detach(c->session);
-  sb_session_unref(c->session);
+  sb_session *s = c->session;
   c->session = NULL;
+  /* A connection lost without a close frame (a network cut, a ping timeout) keeps
+   * its session for session.resume; a deliberate close ends it as before. */
+  if (s && !c->peer_closed && !c->closing && sb_resume_hold(s)) {
+    sb_session_unref(s);
+  } else if (s) {
+    sb_info("session %s: disconnected", sb_session_id(s));
+    sb_plugins_session_closed(s);
+    sb_resume_forget(s);
+    /* After detach no sender can reach c (detach waits for a send in progress). */
+    sb_session_detach(s);
+    sb_session_unref(s);
+  }
   g_queue_clear_full(&c->tx, (GDestroyNotify)g_bytes_unref);
   g_byte_array_unref(c->rx);
+  c->rx = NULL;
   g_mutex_clear(&c->lock);
 }
 
@@ -95,7 +125,26 @@ static void send_error(ws_conn *c, int code, const char *message) {
   sb_session_send_json(c->session, sb_jsonrpc_error(NULL, code, message));
 }
 
-static void conn_receive(ws_conn *c, struct lws *wsi, const void *in, size_t len) {
+/* Over the message rate: error 1050 to the request (its id read back), or the
+ * connection closes after [limits] message_abuse_close refusals in a row. */
+static int refuse_message(ws_conn *c, struct lws *wsi, sb_msg_verdict v) {
+  if (v == SB_MSG_CLOSE) {
+    static const char reason[] = "message rate limit";
+    sb_warn("session %s: kept sending over the message rate limit: closing", sb_session_id(c->session));
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)reason, sizeof reason - 1);
+    return -1;
+  }
+  json_t *root = c->rx_discard ? NULL : json_loadb((const char *)c->rx->data, c->rx->len, 0, NULL);
+  json_t *id = json_is_object(root) ? json_object_get(root, "id") : NULL;
+  if (id && !json_is_string(id) && !json_is_integer(id))
+    id = NULL;
+  sb_session_send_json(c->session, sb_jsonrpc_error(id, SB_ERR_RATE_LIMITED,
+                                                    "too many messages: slow down ([limits] messages_per_second)"));
+  json_decref(root);
+  return 0;
+}
+
+static int conn_receive(ws_conn *c, struct lws *wsi, const void *in, size_t len) {
   const size_t max = sb_signaling_get_config()->max_message_size;
   if (lws_is_first_fragment(wsi)) {
     g_byte_array_set_size(c->rx, 0);
@@ -112,8 +161,14 @@ static void conn_receive(ws_conn *c, struct lws *wsi, const void *in, size_t len
     }
   }
   if (!lws_is_final_fragment(wsi))
-    return;
-  if (lws_frame_is_binary(wsi)) {
+    return 0;
+  /* Anything that arrives proves the connection alive: no ping needed yet. */
+  lws_validity_confirmed(wsi);
+  int rc = 0;
+  sb_msg_verdict v = sb_msg_limiter_check(&c->limiter);
+  if (v != SB_MSG_ACCEPT) {
+    rc = refuse_message(c, wsi, v);
+  } else if (lws_frame_is_binary(wsi)) {
     sb_metrics_reject("binary_message");
     send_error(c, SB_ERR_INVALID_REQUEST, "binary messages are not supported: send JSON text");
   } else if (c->rx_discard) {
@@ -128,6 +183,7 @@ static void conn_receive(ws_conn *c, struct lws *wsi, const void *in, size_t len
   g_byte_array_set_size(c->rx, 0);
   c->rx_total = 0;
   c->rx_discard = false;
+  return rc;
 }
 
 static int conn_writeable(ws_conn *c, struct lws *wsi) {
@@ -199,6 +255,44 @@ static void wake_pending(void) {
   }
 }
 
+static ws_conn *conn_of(sb_session *s) {
+  GHashTableIter it;
+  gpointer key;
+  if (conns == NULL)
+    return NULL;
+  g_hash_table_iter_init(&it, conns);
+  while (g_hash_table_iter_next(&it, &key, NULL))
+    if (((ws_conn *)key)->session == s)
+      return key;
+  return NULL;
+}
+
+bool sb_ws_adopt(sb_session *fresh, sb_session *resumed, unsigned *dropped) {
+  ws_conn *c = conn_of(fresh);
+  if (c == NULL)
+    return false;
+  ws_conn *old = conn_of(resumed);
+  if (old) {
+    /* Still on a connection the client has given up on (a half-open TCP
+     * connection not yet timed out): that one closes. sb_session_attach below
+     * swaps the transport under the session's lock, so nothing is lost between. */
+    old->session = NULL;
+    old->replaced = true;
+    sb_session_unref(resumed);
+    lws_callback_on_writable(old->wsi);
+  }
+  *dropped = sb_session_attach(resumed, &ws_ops, c);
+  c->session = sb_session_ref(resumed);
+  return true;
+}
+
+void sb_ws_adopt_done(sb_session *fresh) {
+  sb_resume_forget(fresh);
+  sb_plugins_session_closed(fresh);
+  sb_session_detach(fresh);
+  sb_session_unref(fresh);       /* the connection's reference, now the resumed one's */
+}
+
 /* Only upgrades on the configured path become sessions. */
 static bool path_ok(struct lws *wsi) {
   char uri[256];
@@ -214,17 +308,32 @@ int sb_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
                    size_t len) {
   ws_conn *c = user;
   switch (reason) {
+  case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+    return sb_admission_filter_connection(user);
+  case LWS_CALLBACK_WSI_CREATE:
+    sb_admission_wsi_created(wsi);
+    return sb_http_callback(wsi, reason, user, in, len);
+  case LWS_CALLBACK_WSI_DESTROY:
+    sb_admission_wsi_destroyed(wsi);
+    return sb_http_callback(wsi, reason, user, in, len);
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-    return path_ok(wsi) ? 0 : -1;
+    return path_ok(wsi) && sb_admission_session_ok() ? 0 : -1;
   case LWS_CALLBACK_ESTABLISHED:
     conn_open(wsi, c);
     return 0;
   case LWS_CALLBACK_RECEIVE:
-    if (c && c->session)
-      conn_receive(c, wsi, in, len);
-    return 0;
+    return c && c->session ? conn_receive(c, wsi, in, len) : 0;
   case LWS_CALLBACK_SERVER_WRITEABLE:
+    if (c && c->replaced) {
+      static const char why[] = "session resumed on another connection";
+      lws_close_reason(wsi, (enum lws_close_status)4000, (unsigned char *)why, sizeof why - 1);
+      return -1;
+    }
     return c && c->session ? conn_writeable(c, wsi) : 0;
+  case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+    if (c)
+      c->peer_closed = true;
+    return 0;
   case LWS_CALLBACK_CLOSED:
     if (c)
       conn_close(c);

@@ -45,6 +45,7 @@ const state = {
   client: null,         // SwitchboardClient (kept open between rooms)
   room: null,           // the joined room's name
   options: null,        // the room's effective options (room.join result)
+  iceServers: null,     // STUN/TURN servers for our PeerConnections (room.join result, [turn])
   self: null,           // our participant (local tile)
   participants: new Map(),
   gone: new Set(),      // ids of participants who left (a late offer must not bring their tile back)
@@ -64,6 +65,7 @@ const state = {
   prevStats: new Map(), // getStats id -> previous entry (for rates)
   statsTimer: null,
   recoveries: { publisher: [], subscriber: [] }, // times of automatic restarts (recover())
+  resumes: [],          // sessions resumed after a lost WebSocket ({at, dropped})
   errors: [],           // every error shown, as text (for tests)
   get tileCount() { return ui.grid.childElementCount; },
   join: () => join(),
@@ -386,7 +388,8 @@ async function ensureClient() {
   setBadge('badge-ws', 'WebSocket: connecting', 'warn');
   let client;
   try {
-    client = await connect(defaultUrl());
+    // resume: a network blip reconnects and resumes the session: we stay in the room.
+    client = await connect(defaultUrl(), { resume: true });
   } catch (err) {
     setBadge('badge-ws', 'WebSocket: closed', 'bad');
     throw err;
@@ -416,6 +419,14 @@ function attachHandlers(client) {
     }
   });
   client.on('error', (err) => showError('Server', err));
+  client.on('reconnecting', (p) => {
+    if (mine()) setBadge('badge-ws', `WebSocket: reconnecting (attempt ${p.attempt})`, 'warn');
+  });
+  client.on('resumed', (p) => {
+    if (!mine()) return;
+    state.resumes.push({ at: performance.now(), dropped: p.dropped });
+    setBadge('badge-ws', 'WebSocket: open (resumed)', 'ok');
+  });
 
   client.on('peer.state', (p) => {
     if (!inRoom() || (p.pc !== 'publisher' && p.pc !== 'subscriber')) return;
@@ -522,6 +533,7 @@ async function join() {
     if (generation !== state.generation) return;
     state.room = res.room ?? room;
     state.options = res.options ?? null;
+    state.iceServers = res.iceServers ?? null;
     state.self = newParticipant(res.participant, res.display ?? display, true);
     addTile(state.self);
     for (const info of res.participants ?? []) {
@@ -596,9 +608,15 @@ async function publish(client, generation) {
   await publishStream(client, stream);
 }
 
+// Both PeerConnections use the STUN/TURN servers room.join gave (TURN credentials
+// are valid for [turn] ttl; the PCs are created after the join).
+function pcConfig() {
+  return state.iceServers ? { bundlePolicy: 'max-bundle', iceServers: state.iceServers } : { bundlePolicy: 'max-bundle' };
+}
+
 // The publisher PeerConnection: offer our tracks, room.publish, apply the answer.
 async function publishStream(client, stream) {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  const pc = new RTCPeerConnection(pcConfig());
   state.pcs.publisher = pc;
   state.serverState.publisher = null;
   watchPc(pc, 'publisher');
@@ -632,7 +650,7 @@ async function publishStream(client, stream) {
 }
 
 function createSubscriber(client) {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  const pc = new RTCPeerConnection(pcConfig());
   state.pcs.subscriber = pc;
   state.serverState.subscriber = null;
   watchPc(pc, 'subscriber');

@@ -15,6 +15,14 @@
 //   ...
 //   await sb.call('bye'); link.detach(); pc.close(); sb.close();
 //
+// Network blips: with connect(url, {resume: true}) a connection lost without a
+// close (code 1006: a cut network, a server ping timeout) is reopened with
+// backoff and the session resumed (`session.resume`, docs/API.md) within the
+// server's grace: rooms and PeerConnections carry on, the notifications sent
+// meanwhile arrive, and the client emits "reconnecting" ({attempt, delayMs}) and
+// "resumed" ({session, dropped}); "close" comes only when the session is over.
+// Calls made while reconnecting reject with CLIENT_ERROR.
+//
 // Errors: every promise returned here rejects with an RpcError
 // ({code, message, data?}). Server errors carry the JSON-RPC code (1013, -32602…);
 // failures on this side use CLIENT_ERROR (-1): not connected, connection closed
@@ -43,7 +51,10 @@ export class RpcError extends Error {
  */
 export function defaultUrl(path = '/ws') {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}${path}`;
+  // A page opened with ?token=<JWT> connects with it (docs/API.md "Authentication").
+  const token = new URLSearchParams(location.search).get('token');
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  return `${scheme}//${location.host}${path}${query}`;
 }
 
 /**
@@ -52,7 +63,8 @@ export function defaultUrl(path = '/ws') {
  * `timeoutMs`.
  *
  * Options: timeoutMs (connect, default 10000), callTimeoutMs (default for
- * call(), default 30000; 0 = none).
+ * call(), default 30000; 0 = none), resume (reconnect and resume the session
+ * after a lost connection, default false), maxReconnectAttempts (default 10).
  */
 export function connect(url = defaultUrl(), options = {}) {
   const client = new SwitchboardClient(url, options);
@@ -64,13 +76,21 @@ export function connect(url = defaultUrl(), options = {}) {
  *
  * Properties: url, session (id from the server's `welcome`, null until then),
  * welcome (a Promise of the `welcome` params), closed (a Promise that resolves
- * with the CloseEvent when the socket closes), isOpen.
+ * with the CloseEvent when the session's connection closes for good), isOpen,
+ * reconnecting.
  */
 export class SwitchboardClient {
-  constructor(url, { timeoutMs = 10000, callTimeoutMs = 30000 } = {}) {
+  constructor(url, { timeoutMs = 10000, callTimeoutMs = 30000, resume = false, maxReconnectAttempts = 10 } = {}) {
     this.url = url;
     this.session = null;
     this.callTimeoutMs = callTimeoutMs;
+    this.timeoutMs = timeoutMs;
+    this.resume = resume;
+    this.maxReconnectAttempts = maxReconnectAttempts;
+    this.reconnecting = false;
+    this._resumeToken = null; // from welcome, renewed by every session.resume
+    this._resumeGraceS = 0;
+    this._closing = false; // close() was called: never reconnect
     this._nextId = 1;
     this._pending = new Map(); // id -> {resolve, reject, timer, method}
     this._handlers = new Map(); // notification method -> Set of handlers
@@ -81,6 +101,8 @@ export class SwitchboardClient {
     this.welcome = new Promise((resolve) => { welcomed = resolve; });
     this.on('welcome', (params) => {
       this.session = params.session ?? null;
+      this._resumeToken = params.resume_token ?? null;
+      this._resumeGraceS = params.resume_grace ?? 0;
       welcomed(params);
     });
 
@@ -98,19 +120,100 @@ export class SwitchboardClient {
     // Nobody may await `opened` (connect() does); never report it unhandled.
     this.opened.catch(() => {});
 
-    this.closed = new Promise((resolve) => {
-      this._ws.addEventListener('close', (ev) => {
-        this._failPending(`connection closed (code ${ev.code}${ev.reason ? ': ' + ev.reason : ''})`);
-        this._emit('close', ev);
-        resolve(ev);
-      });
-    });
-
-    this._ws.addEventListener('message', (ev) => this._receive(ev.data));
+    this.closed = new Promise((resolve) => { this._resolveClosed = resolve; });
+    this._attach(this._ws);
   }
 
   get isOpen() {
-    return this._ws.readyState === WebSocket.OPEN;
+    return !this.reconnecting && this._ws.readyState === WebSocket.OPEN;
+  }
+
+  _attach(ws) {
+    ws.addEventListener('message', (ev) => { if (ws === this._ws) this._receive(ev.data); });
+    ws.addEventListener('close', (ev) => { if (ws === this._ws) this._lost(ev); });
+  }
+
+  _lost(ev) {
+    this._failPending(`connection closed (code ${ev.code}${ev.reason ? ': ' + ev.reason : ''})`);
+    // 1006: closed without a close frame, i.e. the network (or a ping timeout),
+    // not the server or us: the session is held for us, go and get it.
+    if (this.resume && !this._closing && ev.code === 1006 && this._resumeToken && this._resumeGraceS > 0) {
+      this._reconnect(ev);
+      return;
+    }
+    this._emit('close', ev);
+    this._resolveClosed(ev);
+  }
+
+  async _reconnect(lostEv) {
+    this.reconnecting = true;
+    const deadline = Date.now() + this._resumeGraceS * 1000;
+    let delayMs = 250;
+    for (let attempt = 1; attempt <= this.maxReconnectAttempts && !this._closing; attempt++) {
+      if (Date.now() + delayMs >= deadline) break;
+      this._emit('reconnecting', { attempt, delayMs });
+      await new Promise((r) => setTimeout(r, delayMs));
+      delayMs = Math.min(delayMs * 2, 4000);
+      if (this._closing) break;
+      let ws = null;
+      try {
+        ws = await this._openSocket();
+        const res = await this._resumeOn(ws);
+        this._ws = ws;
+        this._attach(ws);
+        this._resumeToken = res.resume_token ?? null;
+        this.reconnecting = false;
+        this._emit('resumed', { session: this.session, dropped: res.dropped ?? 0, attempt });
+        return;
+      } catch (err) {
+        if (ws) ws.close();
+        if (err.code === 1051) break; // the server no longer has the session
+      }
+    }
+    this.reconnecting = false;
+    this._emit('close', lostEv);
+    this._resolveClosed(lostEv);
+  }
+
+  _openSocket() {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url, 'switchboard');
+      const timer = setTimeout(() => { ws.close(); reject(new RpcError(CLIENT_ERROR, 'no connection')); }, this.timeoutMs);
+      ws.addEventListener('open', () => { clearTimeout(timer); resolve(ws); });
+      ws.addEventListener('close', () => { clearTimeout(timer); reject(new RpcError(CLIENT_ERROR, 'no connection')); });
+    });
+  }
+
+  // session.resume on a new socket. Its own welcome is not ours; the
+  // notifications held for our session arrive before the answer.
+  _resumeOn(ws) {
+    return new Promise((resolve, reject) => {
+      const id = this._nextId++;
+      const done = () => {
+        ws.removeEventListener('message', onMessage);
+        ws.removeEventListener('close', onClose);
+        clearTimeout(timer);
+      };
+      const onMessage = (ev) => {
+        let msg;
+        try { msg = JSON.parse(ev.data); } catch { return; }
+        if (msg.method === 'welcome') return;
+        if (msg.id === id && !msg.method) {
+          done();
+          if (msg.error) reject(new RpcError(msg.error.code, msg.error.message ?? 'error', msg.error.data));
+          else resolve(msg.result);
+          return;
+        }
+        this._receive(ev.data);
+      };
+      const onClose = () => { done(); reject(new RpcError(CLIENT_ERROR, 'session.resume: connection closed')); };
+      const timer = setTimeout(() => { done(); reject(new RpcError(CLIENT_ERROR, 'session.resume: no answer')); },
+        this.timeoutMs);
+      ws.addEventListener('message', onMessage);
+      ws.addEventListener('close', onClose);
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'session.resume',
+        params: { session: this.session, resume_token: this._resumeToken } }));
+    });
   }
 
   /**
@@ -159,6 +262,7 @@ export class SwitchboardClient {
 
   /** Closes the session: the server releases its calls and PeerConnections. */
   close(code = 1000, reason = '') {
+    this._closing = true;
     this._ws.close(code, reason);
   }
 

@@ -385,11 +385,12 @@ static void echo_destroy(void) {
     sb_warn("echotest: %d call(s) still alive at shutdown", g_atomic_int_get(&live_calls));
 }
 
+/* The echo test sends what it receives: the caller publishes, so a user. */
 static const sb_method echo_methods[] = {
-  { "echo.start", echo_start },
-  { "echo.configure", echo_configure },
-  { "echo.stats", echo_stats },
-  { NULL, NULL },
+  { "echo.start", echo_start, SB_ROLE_USER },
+  { "echo.configure", echo_configure, SB_ROLE_USER },
+  { "echo.stats", echo_stats, SB_ROLE_USER },
+  { NULL, NULL, SB_ROLE_UNDECLARED },
 };
 
 static const sb_plugin echotest_plugin = {

@@ -362,7 +362,8 @@ static int do_kick(tr_conn *c, const tr_request *q, char **msg) {
     *msg = g_strdup_printf("there is no room '%s'", name);
     return SB_ERR_NO_ROOM;
   }
-  if (!tr_secret_equal(q->secret, r->secret) &&
+  bool moderator = c->moderates[0] && (strcmp(c->moderates, "*") == 0 || strcmp(c->moderates, r->name) == 0);
+  if (!moderator && !tr_secret_equal(q->secret, r->secret) &&
       !tr_secret_equal(q->secret, tr_config()->moderator_secret)) {
     bool none = r->secret == NULL && tr_config()->moderator_secret == NULL;
     *msg = g_strdup(none ? "this room has no moderator secret: nobody may kick"

@@ -206,6 +206,10 @@ static void textroom_connect(sb_request *req) {
   c->session = sb_session_ref(s);
   c->joined = g_hash_table_new(g_str_hash, g_str_equal);
   g_snprintf(c->name, sizeof c->name, "session %s/textroom", sb_session_id(s));
+  /* A moderator token may kick where it is valid, as a moderator secret does. */
+  const sb_claims *claims = sb_auth_session_claims(s);
+  if (claims && claims->role >= SB_ROLE_MODERATOR)
+    g_strlcpy(c->moderates, claims->room, sizeof c->moderates);
   g_atomic_int_inc(&live_conns);
   sb_session_set_data(s, DATA_KEY, c, tr_conn_unref);
   sb_plugin_bind_pc(s, PC_ID, &textroom_plugin);
@@ -325,10 +329,12 @@ static void textroom_destroy(void) {
   settings.moderator_secret = NULL;
 }
 
+/* A text room connection sends messages: a user's right (core/auth.h);
+ * ending one needs none. */
 static const sb_method textroom_methods[] = {
-  { "textroom.connect", textroom_connect },
-  { "textroom.hangup", textroom_hangup },
-  { NULL, NULL },
+  { "textroom.connect", textroom_connect, SB_ROLE_USER },
+  { "textroom.hangup", textroom_hangup, SB_ROLE_NONE },
+  { NULL, NULL, SB_ROLE_UNDECLARED },
 };
 
 static const sb_plugin textroom_plugin = {

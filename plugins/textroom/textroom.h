@@ -37,6 +37,7 @@ typedef struct tr_conn {
   gint refs;
   sb_session *session;
   char name[48];                    /* "session <id>/textroom", for logs */
+  char moderates[65];               /* a moderator token's room claim ("*" or a name), or "" */
   /* worker */
   sb_peer *peer;
   GHashTable *joined;               /* room name -> tr_participant* */

@@ -5,7 +5,8 @@
  * room holds (participants, tracks, peers) is read on the room's worker, like
  * every client method. Kicking takes a participant out the way leaving does
  * (videoroom.c's session leave, or a WHIP/WHEP DELETE), so its peers close and
- * the others are told; it first gets a room.kicked notification. */
+ * the others are told; it first gets a room.kicked notification. Moderators'
+ * methods (moderate.c) reuse kicking, muting, creating and destroying. */
 #include <string.h>
 
 #include "core/log.h"
@@ -19,6 +20,7 @@ struct admin_job {
   char participant[VR_ID_LEN];
   char *reason;
   bool persistent;               /* the room's, read on the signaling thread */
+  const char *by;                /* "admin" or "moderator" (static) */
   bool muted;
   int kind;                      /* -1: every kind */
   json_t *tracks;                /* mute: the track ids, or NULL */
@@ -49,6 +51,7 @@ static admin_job *job_new(vr_room *room, sb_request *req, const char *participan
   j->room = vr_room_ref(room);
   j->req = req;
   j->persistent = room->persistent;
+  j->by = "admin";
   j->kind = -1;
   if (participant)
     g_strlcpy(j->participant, participant, sizeof j->participant);
@@ -143,7 +146,7 @@ static void kick_on_main(void *data) {
   admin_job *j = data;
   for (guint i = 0; i < j->found->len; i++) {
     vr_participant *p = g_ptr_array_index(j->found, i);
-    sb_info("room %s: %s kicked by the admin API: %s", j->room->name, p->id, j->reason);
+    sb_info("room %s: %s kicked by %s: %s", j->room->name, p->id, j->by, j->reason);
     if (p->session && vr_session_participant(p->session) == p)
       vr_session_leave(p->session, NULL, j->reason);
     else if (p->client != VR_CLIENT_RPC)
@@ -187,10 +190,10 @@ static void mute_on_worker(void *data) {
   vr_mute(p, j->muted, j->kind, j->tracks, &changed, &msg);
   g_free(msg);
   if (json_array_size(changed) > 0) {
-    sb_info("room %s: %s %s by the admin API (%zu track(s))", j->room->name, p->id,
-            j->muted ? "muted" : "unmuted", json_array_size(changed));
+    sb_info("room %s: %s %s by %s (%zu track(s))", j->room->name, p->id, j->muted ? "muted" : "unmuted",
+            j->by, json_array_size(changed));
     vr_notify(p, "room.muted", json_pack("{s:s, s:O, s:b, s:s}", "room", j->room->name, "tracks",
-                                         changed, "muted", j->muted, "by", "admin"));
+                                         changed, "muted", j->muted, "by", j->by));
   }
   sb_request_reply(j->req, json_pack("{s:s, s:s, s:b, s:o}", "room", j->room->name, "participant",
                                      p->id, "muted", j->muted, "tracks", changed));
@@ -227,7 +230,7 @@ static void admin_rooms_list(sb_request *req) {
   sb_request_reply(req, json_pack("{s:o}", "rooms", rooms));
 }
 
-static void admin_rooms_create(sb_request *req) {
+void vr_admin_rooms_create(sb_request *req) {
   const char *name = NULL;
   json_t *options = NULL;
   if (!sb_request_unpack(req, "{s:s, s?o}", "room", &name, "options", &options))
@@ -257,7 +260,7 @@ static void admin_rooms_get(sb_request *req) {
     job_post(job_new(room, req, NULL), get_on_worker);
 }
 
-static void admin_rooms_destroy(sb_request *req) {
+void vr_admin_rooms_destroy(sb_request *req) {
   const char *name = NULL, *reason = NULL;
   vr_room *room;
   if (!sb_request_unpack(req, "{s:s, s?s}", "room", &name, "reason", &reason) ||
@@ -279,32 +282,35 @@ static void admin_participants_get(sb_request *req) {
     job_post(job_new(room, req, id), participant_on_worker);
 }
 
-static void admin_participants_kick(sb_request *req) {
-  const char *name = NULL, *id = NULL, *reason = NULL;
-  vr_room *room;
-  if (!sb_request_unpack(req, "{s:s, s:s, s?s}", "room", &name, "participant", &id, "reason", &reason) ||
-      !(room = request_room(req, name)))
+void vr_kick(sb_request *req, const char *name, const char *id, const char *reason, const char *by) {
+  vr_room *room = request_room(req, name);
+  if (room == NULL)
     return;
-  admin_job *j = job_new(room, req, id);
-  j->reason = g_strdup(reason ? reason : "removed by an administrator");
   if (*id == '\0') {
     sb_request_error(req, SB_ERR_NO_PARTICIPANT, "no participant ''");
-    admin_job_free(j);
     return;
   }
+  admin_job *j = job_new(room, req, id);
+  j->reason = g_strdup(reason);
+  j->by = by;
   job_post(j, kick_on_worker);
 }
 
-static void admin_participants_mute(sb_request *req) {
-  const char *name = NULL, *id = NULL, *kind = NULL;
+static void admin_participants_kick(sb_request *req) {
+  const char *name = NULL, *id = NULL, *reason = NULL;
+  if (sb_request_unpack(req, "{s:s, s:s, s?s}", "room", &name, "participant", &id, "reason", &reason))
+    vr_kick(req, name, id, reason ? reason : "removed by an administrator", "admin");
+}
+
+void vr_mute_other(sb_request *req, const char *name, int default_kind, const char *by) {
+  const char *id = NULL, *kind = NULL;
   int muted = 1;
   json_t *tracks = NULL;
   vr_room *room;
-  if (!sb_request_unpack(req, "{s:s, s:s, s?b, s?s, s?o}", "room", &name, "participant", &id, "muted",
-                         &muted, "kind", &kind, "tracks", &tracks))
+  if (!sb_request_unpack(req, "{s:s, s?b, s?s, s?o}", "participant", &id, "muted", &muted, "kind", &kind,
+                         "tracks", &tracks))
     return;
-  /* Without kind or tracks: the participant's audio. */
-  int k = tracks ? -1 : SB_MEDIA_AUDIO;
+  int k = tracks ? -1 : default_kind;
   if (kind && strcmp(kind, "audio") == 0)
     k = SB_MEDIA_AUDIO;
   else if (kind && strcmp(kind, "video") == 0)
@@ -322,19 +328,28 @@ static void admin_participants_mute(sb_request *req) {
   if (!(room = request_room(req, name)))
     return;
   admin_job *j = job_new(room, req, id);
+  j->by = by;
   j->muted = muted;
   j->kind = k;
   j->tracks = tracks ? json_deep_copy(tracks) : NULL;
   job_post(j, mute_on_worker);
 }
 
+static void admin_participants_mute(sb_request *req) {
+  const char *name = NULL;
+  /* Without kind or tracks: the participant's audio. */
+  if (sb_request_unpack(req, "{s:s}", "room", &name))
+    vr_mute_other(req, name, SB_MEDIA_AUDIO, "admin");
+}
+
+/* The admin API's own token guards these: no role applies. */
 const sb_method vr_admin_methods[] = {
-  { "rooms.list", admin_rooms_list },
-  { "rooms.create", admin_rooms_create },
-  { "rooms.get", admin_rooms_get },
-  { "rooms.destroy", admin_rooms_destroy },
-  { "participants.get", admin_participants_get },
-  { "participants.kick", admin_participants_kick },
-  { "participants.mute", admin_participants_mute },
-  { NULL, NULL },
+  { "rooms.list", admin_rooms_list, SB_ROLE_NONE },
+  { "rooms.create", vr_admin_rooms_create, SB_ROLE_NONE },
+  { "rooms.get", admin_rooms_get, SB_ROLE_NONE },
+  { "rooms.destroy", vr_admin_rooms_destroy, SB_ROLE_NONE },
+  { "participants.get", admin_participants_get, SB_ROLE_NONE },
+  { "participants.kick", admin_participants_kick, SB_ROLE_NONE },
+  { "participants.mute", admin_participants_mute, SB_ROLE_NONE },
+  { NULL, NULL, SB_ROLE_UNDECLARED },
 };

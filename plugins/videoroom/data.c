@@ -39,9 +39,9 @@ static void open_sub_channel(vr_datasub *ds) {
 
 void vr_data_channel_open(vr_participant *p, const sb_dc_info *ch) {
   vr_room *room = p->room;
-  if (p->tracks->len >= VR_MAX_TRACKS) {
+  if ((int)p->tracks->len >= vr_max_tracks()) {
     sb_info("room %s: %s: data channel '%s' refused: %d tracks already", room->name, p->id,
-            ch->label, VR_MAX_TRACKS);
+            ch->label, vr_max_tracks());
     sb_peer_channel_close(p->pub, ch->id);
     return;
   }

@@ -312,6 +312,20 @@ int vr_publish(vr_participant *p, const char *offer, char **answer, json_t **tra
     close_peer(p, &peer);
     return rc;
   }
+  int offered = 0;
+  for (int i = 0; i < sb_peer_media_count(peer); i++) {
+    const sb_media_desc *d = sb_peer_media(peer, i);
+    offered += d->accepted && d->codec_count > 0 && (d->kind == SB_MEDIA_AUDIO || d->kind == SB_MEDIA_VIDEO) &&
+               (d->dir == SB_DIR_RECVONLY || d->dir == SB_DIR_SENDRECV);
+  }
+  if (offered > vr_max_tracks()) {
+    close_peer(p, &peer);
+    g_free(*answer);
+    *answer = NULL;
+    *msg = g_strdup_printf("%d tracks offered: at most %d per participant ([videoroom] max_tracks)", offered,
+                           vr_max_tracks());
+    return SB_ERR_TOO_MANY_TRACKS;
+  }
   p->pub = peer;
   room->publishers++;
   sb_peer_set_remb_bitrate(peer, room->opts.bitrate);

@@ -60,6 +60,7 @@ struct vr_room {
   int members;                   /* signaling thread: joined and not left (admission) */
   bool persistent;               /* signaling thread: created by the admin API, kept when empty */
   bool closing;                  /* signaling thread: deleted by the admin API, refuses joins */
+  bool locked;                   /* signaling thread: room.lock, refuses new joins */
   /* worker */
   GPtrArray *participants;       /* vr_participant*, join order */
   GHashTable *tracks;            /* id -> vr_track* (owned) */
@@ -144,6 +145,8 @@ struct vr_section {
 /* videoroom.c: configuration and the plugin object. */
 const vr_options *vr_default_options(void);
 int vr_republish_grace_s(void);
+/* [videoroom] max_tracks: tracks one participant may publish (<= VR_MAX_TRACKS). */
+int vr_max_tracks(void);
 bool vr_create_rooms(void);
 extern const sb_plugin vr_plugin;
 /* The room of that name, created if allowed, with one more member (admission:
@@ -242,5 +245,24 @@ bool vr_http_close(vr_participant *p, const char *reason);
 
 /* admin.c: the admin API's methods (core/plugin.h admin_methods). */
 extern const sb_method vr_admin_methods[];
+/* Shared with moderators' methods (signaling thread; each answers req):
+ * rooms.create / rooms.destroy ({room, options?} / {room, reason?}); kicking
+ * participant id out of room name; muting the participant of params
+ * {participant, muted?, kind?, tracks?} (default_kind when neither kind nor
+ * tracks: SB_MEDIA_AUDIO, or -1 for all). by ("admin", "moderator") goes to the
+ * logs and room.muted. */
+void vr_admin_rooms_create(sb_request *req);
+void vr_admin_rooms_destroy(sb_request *req);
+void vr_kick(sb_request *req, const char *name, const char *id, const char *reason, const char *by);
+void vr_mute_other(sb_request *req, const char *name, int default_kind, const char *by);
+
+/* moderate.c: moderators' JSON-RPC methods (signaling thread). */
+void vr_room_kick(sb_request *req);            /* room.kick {participant, reason?, room?} */
+void vr_room_create_method(sb_request *req);   /* room.create {room, options?} */
+void vr_room_destroy_method(sb_request *req);  /* room.destroy {room, reason?} */
+void vr_room_lock(sb_request *req);            /* room.lock {room?} */
+void vr_room_unlock(sb_request *req);          /* room.unlock {room?} */
+/* room.mute with a "participant": mutes another participant's tracks. */
+void vr_room_mute_other(sb_request *req);
 
 #endif

@@ -5,6 +5,8 @@
 
 #include "core/events.h"
 #include "core/log.h"
+#include "core/metrics.h"
+#include "core/turn.h"
 #include "core/util.h"
 #include "plugins/videoroom/room.h"
 
@@ -13,10 +15,13 @@
 static vr_options defaults;
 static bool create_rooms;
 static int republish_grace;
+static int max_rooms;            /* [videoroom] max_rooms: 0 = no limit */
+static int max_tracks;           /* [videoroom] max_tracks: published per participant */
 static GHashTable *rooms;        /* name -> vr_room* (a reference), signaling thread */
 
 const vr_options *vr_default_options(void) { return &defaults; }
 int vr_republish_grace_s(void) { return republish_grace; }
+int vr_max_tracks(void) { return max_tracks; }
 bool vr_create_rooms(void) { return create_rooms; }
 
 /* --- options --- */
@@ -99,6 +104,11 @@ static bool valid_room_name(const char *name) {
 
 /* A new room in the registry (the name is valid and free). */
 static int room_create(const char *name, json_t *options, vr_room **out, char **msg) {
+  if (max_rooms > 0 && (int)g_hash_table_size(rooms) >= max_rooms) {
+    sb_metrics_reject("room_cap");
+    *msg = g_strdup_printf("the server has its maximum of %d rooms ([videoroom] max_rooms)", max_rooms);
+    return SB_ERR_TOO_MANY_ROOMS;
+  }
   vr_options opts;
   if (parse_options(options, &opts, msg) != 0)
     return SB_ERR_INVALID_PARAMS;
@@ -145,6 +155,10 @@ int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg
   if (room && room->closing) {
     *msg = g_strdup_printf("room '%s' is being closed", name);
     return SB_ERR_NO_ROOM;
+  }
+  if (room && room->locked) {
+    *msg = g_strdup_printf("room '%s' is locked: it takes no new participants", name);
+    return SB_ERR_ROOM_LOCKED;
   }
   if (room == NULL) {
     if (!create_rooms) {
@@ -234,10 +248,14 @@ static job *job_new(vr_participant *p, sb_request *req, job_fn fn) {
 
 static void job_post(job *j) { sb_worker_call(j->p->room->worker, job_run, j, job_free); }
 
+/* The caller's participant; its token must still cover the room (a session may
+ * present another token after joining). NULL: answered. */
 static vr_participant *session_participant(sb_request *req) {
   vr_participant *p = sb_session_get_data(sb_request_session(req), DATA_KEY);
   if (p == NULL)
     sb_request_error(req, SB_ERR_NOT_IN_ROOM, "you are not in a room: room.join first");
+  else if (!sb_auth_require(req, p->room->name, SB_ROLE_NONE))
+    return NULL;
   return p;
 }
 
@@ -268,9 +286,12 @@ static void join_on_worker(job *j) {
     if (o != p && !o->left)
       json_array_append_new(others, vr_participant_json(o));
   }
-  sb_request_reply(j->req, json_pack("{s:s, s:s, s:s, s:o, s:o}", "room", p->room->name,
-                                     "participant", p->id, "display", p->display, "participants",
-                                     others, "options", vr_options_json(&p->room->opts)));
+  json_t *result = json_pack("{s:s, s:s, s:s, s:o, s:o}", "room", p->room->name, "participant", p->id,
+                             "display", p->display, "participants", others, "options",
+                             vr_options_json(&p->room->opts));
+  if (j->json)  /* [turn]: the STUN/TURN servers for the client's PeerConnections */
+    json_object_set(result, "iceServers", j->json);
+  sb_request_reply(j->req, result);
   if (p->subscribe_all) {
     json_t *ids = json_array(), *subscribed = NULL;
     vr_subscribe(p, ids, true, &subscribed, &msg);
@@ -316,7 +337,9 @@ static void room_join(sb_request *req) {
   sb_session_set_data(s, DATA_KEY, p, (void (*)(void *))vr_participant_unref);
   sb_plugin_bind_pc(s, "publisher", &vr_plugin);
   sb_plugin_bind_pc(s, "subscriber", &vr_plugin);
-  job_post(job_new(p, req, join_on_worker));
+  job *j = job_new(p, req, join_on_worker);
+  j->json = sb_turn_ice_servers(sb_session_id(s));
+  job_post(j);
 }
 
 static void leave_on_worker(job *j) {
@@ -471,6 +494,10 @@ static void room_mute(sb_request *req) {
   int muted = 0;
   const char *kind = NULL;
   json_t *tracks = NULL;
+  if (json_object_get(sb_request_params(req), "participant")) {
+    vr_room_mute_other(req); /* a moderator's */
+    return;
+  }
   vr_participant *p = session_participant(req);
   if (p == NULL || !sb_request_unpack(req, "{s:b, s?s, s?o}", "muted", &muted, "kind", &kind, "tracks", &tracks))
     return;
@@ -580,6 +607,8 @@ static int vr_init(sb_config *cfg) {
   defaults.max_publishers = (int)sb_config_get_int_range(cfg, "videoroom", "max_publishers", 16, 0, 1000);
   defaults.bitrate = (uint64_t)sb_config_get_int_range(cfg, "videoroom", "bitrate", 1500000, 0, 100000000);
   republish_grace = (int)sb_config_get_int_range(cfg, "videoroom", "republish_grace", 10, 0, 3600);
+  max_rooms = (int)sb_config_get_int_range(cfg, "videoroom", "max_rooms", 1000, 0, 1000000);
+  max_tracks = (int)sb_config_get_int_range(cfg, "videoroom", "max_tracks", VR_MAX_TRACKS, 1, VR_MAX_TRACKS);
   if (read_codecs(cfg, "audio_codecs", "opus", true, defaults.audio, &defaults.audio_count) != 0 ||
       read_codecs(cfg, "video_codecs", "VP8,H264,VP9,AV1", false, defaults.video, &defaults.video_count) != 0)
     return -1;
@@ -603,18 +632,25 @@ static void vr_destroy(void) {
   all_workers_done();
 }
 
+/* With the least role each needs (core/auth.h; docs/API.md "Authentication"):
+ * guests subscribe, users also publish, moderators also manage the room. */
 static const sb_method vr_methods[] = {
-  { "room.join", room_join },
-  { "room.leave", room_leave },
-  { "room.publish", room_publish },
-  { "room.unpublish", room_unpublish },
-  { "room.subscribe", room_subscribe },
-  { "room.unsubscribe", room_unsubscribe },
-  { "room.answer", room_answer },
-  { "room.mute", room_mute },
-  { "room.stats", room_stats },
-  { "room.restart_ice", room_restart_ice },
-  { NULL, NULL },
+  { "room.join", room_join, SB_ROLE_GUEST },
+  { "room.leave", room_leave, SB_ROLE_NONE },
+  { "room.publish", room_publish, SB_ROLE_USER },
+  { "room.unpublish", room_unpublish, SB_ROLE_USER },
+  { "room.subscribe", room_subscribe, SB_ROLE_GUEST },
+  { "room.unsubscribe", room_unsubscribe, SB_ROLE_GUEST },
+  { "room.answer", room_answer, SB_ROLE_GUEST },
+  { "room.mute", room_mute, SB_ROLE_USER },        /* with "participant": moderator */
+  { "room.stats", room_stats, SB_ROLE_GUEST },
+  { "room.restart_ice", room_restart_ice, SB_ROLE_GUEST },
+  { "room.kick", vr_room_kick, SB_ROLE_MODERATOR },
+  { "room.create", vr_room_create_method, SB_ROLE_MODERATOR },
+  { "room.destroy", vr_room_destroy_method, SB_ROLE_MODERATOR },
+  { "room.lock", vr_room_lock, SB_ROLE_MODERATOR },
+  { "room.unlock", vr_room_unlock, SB_ROLE_MODERATOR },
+  { NULL, NULL, SB_ROLE_UNDECLARED },
 };
 
 const sb_plugin vr_plugin = {

@@ -33,10 +33,12 @@ static int http_status(int rc) {
   case SB_ERR_NO_TRACK:
     return 404;
   case SB_ERR_ROOM_FULL:
+  case SB_ERR_ROOM_LOCKED:
   case SB_ERR_MAX_PUBLISHERS:
   case SB_ERR_BUSY:
     return 409;
   case SB_ERR_MEDIA:
+  case SB_ERR_TOO_MANY_ROOMS:
     return 503;
   default:
     return 400;
@@ -234,10 +236,31 @@ static void handle_delete(sb_http_request *r, bool whep, char **seg) {
   g_hash_table_remove(resources, res->id);
 }
 
+/* Every request carries a token for the room (RFC 9725 §4.5: the same one for
+ * the POST, PATCH and DELETE): WHIP needs a user, WHEP a guest (core/auth.h).
+ * false: answered, 401 (RFC 6750 §3) or 403. */
+static bool authorized(sb_http_request *r, bool whep, const char *room) {
+  sb_claims claims;
+  char *msg = NULL;
+  int rc = sb_auth_http(r, room, whep ? SB_ROLE_GUEST : SB_ROLE_USER, &claims, &msg);
+  if (rc != 0)
+    sb_info("%s %s refused from %s: %s", whep ? "WHEP" : "WHIP", sb_http_path(r), sb_http_remote(r), msg);
+  if (rc == SB_ERR_UNAUTHORIZED) {
+    static const char *const challenge[] = { "WWW-Authenticate: Bearer realm=\"switchboard\"" };
+    sb_http_reply(r, 401, "text/plain", challenge, 1, msg, strlen(msg));
+  } else if (rc != 0) {
+    sb_http_error(r, 403, "%s", msg);
+  }
+  g_free(msg);
+  return rc == 0;
+}
+
 static void http_handler(sb_http_request *r, void *ud) {
   bool whep = ud != NULL;
   char **seg = sb_http_path_segments(r, prefix_of(whep));
   const char *m = sb_http_method(r);
+  if (!authorized(r, whep, seg[0]))
+    return;
   if (strcmp(m, "POST") == 0)
     handle_post(r, whep, seg);
   else if (strcmp(m, "PATCH") == 0)

@@ -172,6 +172,15 @@ class Server:
             "media.port_min": str(media_ports[0]),
             "media.port_max": str(media_ports[1]),
             "general.workers": "2",
+            # Every test connects from 127.0.0.1: generous [limits] so that none
+            # trips the production defaults by accident (test_limits* set their own).
+            "limits.connections_per_second": "200",
+            "limits.connection_burst": "400",
+            "limits.max_connections_per_ip": "500",
+            "limits.messages_per_second": "1000",
+            "limits.message_burst": "2000",
+            # Tests join without tokens unless they override it (test_auth_roles).
+            "auth.anonymous": "true",
         }
         opts.update(overrides or {})
         self.args = [self.binary, "-c", "conf/switchboard.conf"]

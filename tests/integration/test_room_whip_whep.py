@@ -33,6 +33,16 @@ from sbtest import (EchoPeer, RpcClient, Server, counter_check, extmap_clashes, 
                     run_test, tap)
 
 ROOM = "whipwhep"
+TOKEN_SECRET = "whip-whep-test-secret-0123456789abcdef"
+
+
+def user_token():
+    import os
+    import subprocess
+    from sbtest import ROOT
+    tool = os.path.join(os.environ.get("SB_BUILD", os.path.join(ROOT, "build")), "tools", "sb-token")
+    return subprocess.run([tool, "--secret", TOKEN_SECRET, "--room", ROOM, "--role", "user"],
+                          check=True, capture_output=True, text=True).stdout.strip()
 MIN_FRAMES = 60
 WINDOW_S = 15
 
@@ -133,7 +143,9 @@ def cors_ok(headers):
 
 async def main():
     import aiohttp
-    server = Server()
+    # Anonymous (the harness's default) and a secret: the WHIP POST carries a real
+    # user token (build/tools/sb-token), the rest none.
+    server = Server(overrides={"auth.hs256_secret": TOKEN_SECRET})
     publisher = viewer = rpc = None
     session = None
     try:
@@ -180,7 +192,7 @@ async def main():
         publisher = EchoPeer(fps=30, send_direction="sendonly")
         offer = await publisher.offer()
         st, h, answer = await http(session, "POST", f"{base}/whip/{ROOM}", offer, "application/sdp",
-                                   {"Authorization": "Bearer test-token"})
+                                   {"Authorization": f"Bearer {user_token()}"})
         loc = h.get("Location", "")
         expose = h.get("Access-Control-Expose-Headers", "").lower()
         if not tap.check(st == 201 and loc.startswith(f"/whip/{ROOM}/") and len(loc) > len(f"/whip/{ROOM}/")

@@ -19,6 +19,7 @@
 // output) and <test>-browser.log (the pages' console).
 
 import { spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import {
   appendFileSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
@@ -64,10 +65,17 @@ function logLine(path, line) {
   appendFileSync(path, `${new Date().toISOString()} ${line}\n`);
 }
 
+// Generous [limits] for tests (every page and client connects from 127.0.0.1).
+const LIMITS_FOR_TESTS = [
+  'limits.connections_per_second=200', 'limits.connection_burst=400', 'limits.max_connections_per_ip=500',
+  'limits.messages_per_second=1000', 'limits.message_burst=2000',
+];
+
 /**
  * Starts build/switchboard (or $SB_BUILD/switchboard) in the repository root:
  *   -c conf/switchboard.conf -o http.port=PORT -o media.addresses=127.0.0.1
- *   -o general.workers=2  + one -o per override
+ *   -o general.workers=2 -o auth.anonymous=true  + one -o per override
+ * (anonymous sessions: tests join without tokens unless they override it)
  * `overrides` is a list of "section.key=value" strings or an object
  * {"section.key": value}; an http.port override changes the port used.
  * Output goes to test-results/<name>-server.log. Resolves when the HTTP port
@@ -76,6 +84,9 @@ function logLine(path, line) {
  *
  * Returns { proc, pid, port, url, wsUrl, logPath, exited, exitInfo, readLog() }:
  * `exited` resolves with {code, signal} when the process ends.
+ * `tls: true` when the overrides turn TLS on ([http] tls_cert/tls_key): url and
+ * wsUrl are https:// and wss://, and readiness is probed without checking the
+ * (self-signed) certificate.
  */
 export async function startServer({
   overrides = [],
@@ -83,6 +94,7 @@ export async function startServer({
   port = 8088,
   extraArgs = [],
   readyTimeoutMs = 10000,
+  tls = false,
 } = {}) {
   const list = Array.isArray(overrides)
     ? [...overrides]
@@ -98,6 +110,10 @@ export async function startServer({
     '-o', `http.port=${port}`,
     '-o', 'media.addresses=127.0.0.1',
     '-o', 'general.workers=2',
+    // Every test connects from 127.0.0.1: generous [limits] so that none trips the
+    // production defaults by accident (the limits tests set their own; later -o win).
+    ...LIMITS_FOR_TESTS.flatMap((o) => ['-o', o]),
+    '-o', 'auth.anonymous=true',
     ...list.flatMap((o) => ['-o', o]),
     ...extraArgs,
   ];
@@ -113,8 +129,8 @@ export async function startServer({
     proc,
     pid: proc.pid,
     port,
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    wsUrl: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     logPath,
     exitInfo: null,
     readLog: () => readFileSync(logPath, 'utf8'),
@@ -137,8 +153,12 @@ export async function startServer({
       throw new Error(`switchboard exited before answering (${JSON.stringify(server.exitInfo)}); log ${logPath}:\n${tail()}`);
     }
     try {
-      const res = await fetch(`${server.url}/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
+      if (tls) {
+        await probeHttps(`${server.url}/`);
+      } else {
+        const res = await fetch(`${server.url}/`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+      }
       return server;
     } catch {
       await sleep(100);
@@ -146,6 +166,19 @@ export async function startServer({
   }
   await stopServer(server);
   throw new Error(`switchboard did not answer on ${server.url} within ${readyTimeoutMs} ms; log ${logPath}:\n${tail()}`);
+}
+
+/** GET url over https without checking the certificate; resolves with the status. */
+function probeHttps(url) {
+  return new Promise((resolveProbe, rejectProbe) => {
+    const req = httpsRequest(url, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolveProbe(res.statusCode));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', rejectProbe);
+    req.end();
+  });
 }
 
 /**
