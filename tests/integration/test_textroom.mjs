@@ -127,7 +127,10 @@ let exitCode = 1;
 try {
   server = await startServer({
     overrides: [`textroom.history_size=${HISTORY}`, `textroom.moderator_secret=${SECRET}`,
-      'textroom.empty_room_ttl=0'],
+      'textroom.empty_room_ttl=0',
+      // A session lost without a close frame is held this long for a resume
+      // (docs/API.md session.resume) before it leaves.
+      'signaling.resume_grace=3'],
   });
   const bob = new PyPeer('bob', server.wsUrl);
   peers.push(bob);
@@ -272,7 +275,7 @@ try {
   await dave.ready();
   const dj = await dave.request({ request: 'join', room: ROOM, display: 'Dave' });
   await bob.waitEvent((e) => e.event === 'joined' && e.id === dj.id);
-  dave.kill(); // SIGKILL: the WebSocket and the PeerConnection just go away
+  dave.kill(); // SIGKILL: the WebSocket and the PeerConnection just go away (held 3 s, then gone)
   const daveLeft = await bob.waitEvent((e) => e.event === 'left' && e.id === dj.id, 15000);
   await page.waitForFunction((id) => window.textroom.events.some((e) => e.event === 'left' && e.id === id),
     dj.id, { timeout: 10000 }).catch(() => {});
