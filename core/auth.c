@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/module.h"
 #include "core/util.h"
 
@@ -178,12 +179,15 @@ static bool valid_room_claim(const char *room) {
   return true;
 }
 
+/* RFC 7519 §4.1.3: "aud" is one string or an array of them. */
 static bool audience_ok(const json_t *aud, const char *want) {
   if (json_is_string(aud))
     return strcmp(json_string_value(aud), want) == 0;
-  size_t i;
-  json_t *v;
-  json_array_foreach(aud, i, v) if (json_is_string(v) && strcmp(json_string_value(v), want) == 0) return true;
+  for (size_t i = 0; i < json_array_size(aud); i++) {
+    const json_t *v = json_array_get(aud, i);
+    if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
+      return true;
+  }
   return false;
 }
 
@@ -336,6 +340,9 @@ static const sb_claims anonymous_claims = {
 };
 
 static int64_t now_s(void) { return sb_wall_us() / G_USEC_PER_SEC; }
+/* The time claims are checked at after verification: clock_skew earlier, so a
+ * token accepted within the leeway is not expired at its first method. */
+static int64_t check_time(void) { return now_s() - (process_auth ? process_auth->clock_skew : 0); }
 
 int sb_auth_verify(const char *token, sb_claims *out, char **err) {
   return sb_auth_verify_at(process_auth, token, now_s(), out, err);
@@ -443,11 +450,16 @@ const sb_claims *sb_auth_session_claims(sb_session *s) {
   return anonymous && (sa == NULL || sa->error == NULL) ? &anonymous_claims : NULL;
 }
 
+/* switchboard_rejected_total{reason}: "unauthorized" (1030/401), "forbidden"
+ * (1031, 1032/403). */
+static void count_refusal(int code) { sb_metrics_reject(code == SB_ERR_UNAUTHORIZED ? "unauthorized" : "forbidden"); }
+
 static bool check_session(sb_request *req, sb_session *s, const char *room, sb_role need) {
   if (need <= SB_ROLE_NONE)
     return true;
   const sb_claims *c = sb_auth_session_claims(s);
   if (c == NULL) {
+    count_refusal(SB_ERR_UNAUTHORIZED);
     session_auth *sa = session_state(s, false);
     if (sa && sa->error)
       sb_request_error(req, SB_ERR_UNAUTHORIZED, "your token was refused (%s)", sa->error);
@@ -458,8 +470,9 @@ static bool check_session(sb_request *req, sb_session *s, const char *room, sb_r
     return false;
   }
   char *msg = NULL;
-  int rc = sb_claims_check(c, room, need, now_s(), &msg);
+  int rc = sb_claims_check(c, room, need, check_time(), &msg);
   if (rc != 0) {
+    count_refusal(rc);
     sb_request_error(req, rc, "%s", msg);
     g_free(msg);
     return false;
@@ -480,6 +493,7 @@ bool sb_auth_admit(sb_request *req, sb_role need) {
       return false;
     }
     if (sb_auth_session_token(s, json_string_value(token), &err) != 0) {
+      count_refusal(SB_ERR_UNAUTHORIZED);
       sb_request_error(req, SB_ERR_UNAUTHORIZED, "token refused: %s", err);
       g_free(err);
       return false;
@@ -532,6 +546,8 @@ int sb_auth_http(sb_http_request *r, const char *room, sb_role need, sb_claims *
   }
   g_free(token);
   if (rc == 0)
-    rc = sb_claims_check(out, room, need, now_s(), msg);
+    rc = sb_claims_check(out, room, need, check_time(), msg);
+  if (rc != 0)
+    count_refusal(rc);
   return rc;
 }

@@ -64,8 +64,8 @@ static jwt_alg_t alg_of_key(const char *pem, const char *alg) {
 }
 
 int main(int argc, char **argv) {
-  char *secret = NULL, *secret_file = NULL, *key_file = NULL, *alg_name = NULL, *room = NULL,
-       *role = NULL, *sub = NULL, *nbf = NULL, *exp = NULL, *iss = NULL, *aud = NULL;
+  g_autofree char *secret = NULL, *secret_file = NULL, *key_file = NULL, *alg_name = NULL, *room = NULL,
+                  *role = NULL, *sub = NULL, *nbf = NULL, *exp = NULL, *iss = NULL, *aud = NULL;
   gint64 ttl = 3600;
   GOptionEntry entries[] = {
     { "secret", 0, 0, G_OPTION_ARG_STRING, &secret, "HS256 shared secret ([auth] hs256_secret)", "S" },
@@ -99,7 +99,7 @@ int main(int argc, char **argv) {
   if (!!secret + !!secret_file + !!key_file != 1)
     return fail("%s", "give one of --secret, --secret-file, --key");
 
-  char *key = NULL;
+  g_autofree char *key = NULL;
   gsize key_len = 0;
   jwt_alg_t alg = JWT_ALG_HS256;
   if (secret) {
@@ -137,7 +137,6 @@ int main(int argc, char **argv) {
     token = jwt_encode_str(jwt);
   jwt_free(jwt);
   memset(key, 0, key_len);
-  g_free(key);
   if (token == NULL) {
     fprintf(stderr, "sb-token: signing failed (is the key a %s private key?)\n", jwt_alg_str(alg));
     return 1;

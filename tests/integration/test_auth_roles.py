@@ -20,11 +20,14 @@ Asserts:
     room.kicked and is out), mutes the user (room.muted by "moderator"), locks the
     room (a new join → 1047), unlocks it (the join works), creates and destroys a
     room; a moderator of one room gets 1032 acting on another;
+  - text rooms: a user's kick without a secret → 1080; a moderator token kicks
+    without one (the user gets "kicked");
   - WHIP/WHEP: no token → 401 with WWW-Authenticate: Bearer; WHIP with a guest
     token → 403; with a user token → 201 (Authorization: Bearer) and DELETE → 200;
     WHEP with a guest token in ?token= → 201; a token for another room → 403; an
     expired one → 401;
-  - the server exits 0 on SIGTERM.
+  - /metrics counts the refusals (switchboard_rejected_total unauthorized, forbidden);
+  - the server (the ASan build) exits 0 on SIGTERM with no sanitizer report.
 """
 
 import asyncio
@@ -34,8 +37,8 @@ import os
 import subprocess
 import tempfile
 
-from sbtest import (EchoPeer, RoomSubscriber, RpcClient, Server, patch_aioice, run_test, tap,
-                    ROOT)
+from sbtest import (EchoPeer, RoomSubscriber, RpcClient, Server, patch_aioice, run_test, sanitizer_env,
+                    sanitizer_reports, tap, ROOT)
 
 ROOM = "authroom"
 SECRET = "integration-test-secret-0123456789abcdef"
@@ -86,6 +89,42 @@ async def media_offer(direction):
     return pc, pc.localDescription.sdp
 
 
+class TextPeer:
+    """A text room connection in aiortc: one channel, requests and their replies."""
+
+    def __init__(self, client):
+        self.client = client
+        self.pc = None
+        self.ch = None
+        self.inbox = asyncio.Queue()
+
+    async def open(self):
+        from aiortc import RTCPeerConnection, RTCSessionDescription
+        patch_aioice()
+        self.pc = RTCPeerConnection()
+        self.ch = self.pc.createDataChannel("chat", protocol="textroom")
+        opened = asyncio.Event()
+        self.ch.on("open", opened.set)
+        self.ch.on("message", lambda m: self.inbox.put_nowait(json.loads(m)))
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answer = await self.client.call("textroom.connect", {"sdp": self.pc.localDescription.sdp}, timeout=15)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        await asyncio.wait_for(opened.wait(), 15)
+
+    async def request(self, req):
+        self.ch.send(json.dumps(req))
+        while True:
+            msg = await asyncio.wait_for(self.inbox.get(), 10)
+            if msg.get("transaction") == req.get("transaction"):
+                return msg
+
+    async def event(self, name):
+        while True:
+            msg = await asyncio.wait_for(self.inbox.get(), 10)
+            if msg.get("event") == name:
+                return msg
+
+
 async def http(session, method, url, body=None, headers=None):
     h = dict(headers or {})
     if body is not None:
@@ -111,8 +150,8 @@ async def main():
     subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", priv],
                    check=True, capture_output=True)
     subprocess.run(["openssl", "ec", "-in", priv, "-pubout", "-out", pub], check=True, capture_output=True)
-    server = Server(overrides={"auth.anonymous": "false", "auth.hs256_secret": SECRET,
-                               "auth.public_key": pub})
+    server = Server(asan=True, env=sanitizer_env(),
+                    overrides={"auth.anonymous": "false", "auth.hs256_secret": SECRET, "auth.public_key": pub})
     clients, pcs, peers = [], [], []
     session = None
 
@@ -242,6 +281,21 @@ async def main():
         await expect_code(narrow, "room.create", {"room": "other"}, 1032, "moderator of another room")
         await expect_code(narrow, "room.lock", {"room": "other"}, 1032, "moderator of another room")
 
+        # --- text rooms: a moderator token may kick without a secret ---
+        tr_user, tr_mod = TextPeer(user), TextPeer(mod)
+        await tr_user.open()
+        await tr_mod.open()
+        pcs.extend([tr_user.pc, tr_mod.pc])
+        j = await tr_user.request({"request": "join", "room": ROOM, "display": "u", "transaction": "u1"})
+        await tr_mod.request({"request": "join", "room": ROOM, "display": "m", "transaction": "m1"})
+        r = await tr_user.request({"request": "kick", "id": j.get("id"), "transaction": "u2"})
+        tap.check(r.get("code") == 1080, "text room: a user without a secret may not kick (1080)", json.dumps(r))
+        r = await tr_mod.request({"request": "kick", "id": j.get("id"), "transaction": "m2"})
+        tap.check(r.get("response") == "success", "text room: a moderator token kicks without a secret",
+                  json.dumps(r))
+        ev = await tr_user.event("kicked")
+        tap.check(ev.get("id") == j.get("id"), "text room: the user gets kicked", json.dumps(ev))
+
         # --- WHIP / WHEP ---
         whip = f"{base}/whip/{ROOM}"
         wpc, offer = await media_offer("sendonly")
@@ -276,6 +330,12 @@ async def main():
             st, _, _ = await http(session, "DELETE", f"{base}{h['Location']}?token={guest_token}")
             tap.check(st == 200, "WHEP DELETE with ?token=: 200", str(st))
         await expect_ok(user, "room.unpublish", {}, "user")
+        st, _, text = await http(session, "GET", f"{base}/metrics")
+        counts = {r: next((float(l.split()[-1]) for l in text.splitlines()
+                           if l.startswith(f'switchboard_rejected_total{{reason="{r}"}}')), 0)
+                  for r in ("unauthorized", "forbidden")}
+        tap.check(st == 200 and counts["unauthorized"] >= 10 and counts["forbidden"] >= 20,
+                  "/metrics counts the refusals (rejected_total unauthorized, forbidden)", json.dumps(counts))
     finally:
         for c in clients:
             await c.close()
@@ -289,7 +349,9 @@ async def main():
         if session:
             await session.close()
         rc = server.stop()
-        tap.check(rc == 0, "the server exits 0 on SIGTERM", f"exit {rc}\n{server.log_tail(20)}")
+        tap.check(rc == 0, "the server (ASan build) exits 0 on SIGTERM", f"exit {rc}\n{server.log_tail(20)}")
+        reports = sanitizer_reports(server.log_text())
+        tap.check(not reports, "no AddressSanitizer, leak or UBSan report", "\n".join(reports[:20]))
 
 
 run_test(main, timeout=150)
