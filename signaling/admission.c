@@ -25,7 +25,14 @@ static struct {
   int unlogged;
   char last_ip[INET6_ADDRSTRLEN];
   const char *last_reason;
+  /* Over-rate connections answered 429 rather than closed: a server-wide budget. */
+  sb_token_bucket reply_bucket;
+  bool pending_limited;        /* the filter let the next wsi in to answer 429 */
+  GHashTable *limited;         /* struct lws* set: connections to answer 429 */
 } adm;
+
+#define REPLY_RATE 50.0        /* 429 answers a second, server-wide */
+#define REPLY_BURST 100.0
 
 #define LOG_EVERY_US (5 * G_USEC_PER_SEC)
 
@@ -53,6 +60,8 @@ int sb_admission_start(sb_config *cfg) {
   adm.msg_abuse_close = (int)sb_config_get_int_range(cfg, "limits", "message_abuse_close", 100, 0, 1000000);
   adm.ips = sb_iplimits_new(&ic);
   adm.wsi_ips = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+  adm.limited = g_hash_table_new(g_direct_hash, g_direct_equal);
+  sb_token_bucket_init(&adm.reply_bucket, REPLY_BURST, sb_now_us());
   adm.sweep = g_timeout_add_seconds(5, sweep, NULL);
   adm.on = true;
   /* Declare the reasons at 0 so dashboards see them before the first refusal. */
@@ -71,6 +80,7 @@ void sb_admission_stop(void) {
     return;
   g_source_remove(adm.sweep);
   g_hash_table_destroy(adm.wsi_ips);
+  g_hash_table_destroy(adm.limited);
   sb_iplimits_free(adm.ips);
   memset(&adm, 0, sizeof adm);
 }
@@ -99,9 +109,14 @@ int sb_admission_filter_connection(void *args) {
     inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->cli_addr)->sin6_addr, ip, sizeof ip);
   else
     return 0;                  /* a Unix socket: nothing to limit by */
-  sb_iplimit_verdict v = sb_iplimits_connect(adm.ips, ip, sb_now_us());
+  int64_t now = sb_now_us();
+  sb_iplimit_verdict v = sb_iplimits_connect(adm.ips, ip, now);
   if (v != SB_IPLIMIT_OK) {
     note_refusal(sb_iplimit_reason(v), ip);
+    if (v == SB_IPLIMIT_RATE && sb_token_bucket_take(&adm.reply_bucket, REPLY_RATE, REPLY_BURST, now)) {
+      adm.pending_limited = true;   /* in, to be told why */
+      return 0;
+    }
     return -1;
   }
   g_strlcpy(adm.pending_ip, ip, sizeof adm.pending_ip);
@@ -111,6 +126,11 @@ int sb_admission_filter_connection(void *args) {
 void sb_admission_wsi_created(struct lws *wsi) {
   /* lws creates the connection's wsi right after the filter accepted its socket,
    * in the same call: the pending address is its own. */
+  if (adm.on && adm.pending_limited) {
+    adm.pending_limited = false;
+    g_hash_table_add(adm.limited, wsi);
+    return;
+  }
   if (!adm.on || adm.pending_ip[0] == '\0')
     return;
   g_hash_table_replace(adm.wsi_ips, wsi, g_strdup(adm.pending_ip));
@@ -120,11 +140,37 @@ void sb_admission_wsi_created(struct lws *wsi) {
 void sb_admission_wsi_destroyed(struct lws *wsi) {
   if (!adm.on)
     return;
+  if (g_hash_table_remove(adm.limited, wsi))
+    return;
   const char *ip = g_hash_table_lookup(adm.wsi_ips, wsi);
   if (ip == NULL)
     return;
   sb_iplimits_disconnect(adm.ips, ip, sb_now_us());
   g_hash_table_remove(adm.wsi_ips, wsi);
+}
+
+bool sb_admission_is_limited(struct lws *wsi) {
+  return adm.on && g_hash_table_contains(adm.limited, wsi);
+}
+
+int sb_admission_refuse_429(struct lws *wsi) {
+  static const char body[] = "too many new connections from your address: retry later\n";
+  unsigned char buf[LWS_PRE + 512];
+  unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+  if (lws_add_http_header_status(wsi, 429, &p, end) ||
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                  (const unsigned char *)"1", 1, &p, end) ||
+      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                   (const unsigned char *)"text/plain", 10, &p, end) ||
+      lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                   &p, end) ||
+      lws_add_http_header_content_length(wsi, sizeof body - 1, &p, end) ||
+      lws_finalize_http_header(wsi, &p, end) || (size_t)(end - p) < sizeof body)
+    return -1;
+  memcpy(p, body, sizeof body - 1);
+  p += sizeof body - 1;
+  lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+  return -1;
 }
 
 bool sb_admission_session_ok(void) {

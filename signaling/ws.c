@@ -317,7 +317,13 @@ int sb_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
     sb_admission_wsi_destroyed(wsi);
     return sb_http_callback(wsi, reason, user, in, len);
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    if (sb_admission_is_limited(wsi))
+      return sb_admission_refuse_429(wsi);
     return path_ok(wsi) && sb_admission_session_ok() ? 0 : -1;
+  case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+    if (sb_admission_is_limited(wsi))
+      return sb_admission_refuse_429(wsi);
+    return sb_http_callback(wsi, reason, user, in, len);
   case LWS_CALLBACK_ESTABLISHED:
     conn_open(wsi, c);
     return 0;

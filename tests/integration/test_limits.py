@@ -6,7 +6,8 @@ lo, a client socket binds its source) so one part's budget never touches another
   - concurrency: max_connections_per_ip open connections from one IP, the next is
     closed before any answer, another IP is unaffected, a closed one frees a slot
   - connection rate: a burst of new connections from one IP is cut to
-    connection_burst + rate x time; the refusals are counted in /metrics
+    connection_burst + rate x time; the refused ones are answered 429 with
+    Retry-After (HTTP and WebSocket upgrade) and counted in /metrics
   - message rate: requests over messages_per_second get error 1050 with their own
     id, a paused client may go on, one that keeps sending is closed (1008)
   - liveness: a client that never answers WebSocket pings is sent one after
@@ -18,6 +19,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -104,6 +106,26 @@ def http_get(port, source, path="/healthz", timeout=3):
         s.close()
 
 
+def http_raw(port, source, path="/healthz", timeout=3):
+    """The raw answer to one GET from `source` (b"" when closed unanswered)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return data
+            data += chunk
+    except (ConnectionResetError, BrokenPipeError, socket.timeout):
+        return b""
+    finally:
+        s.close()
+
+
 def part_concurrency(port):
     before = rejected(port, "conn_limit")
     held = []
@@ -135,11 +157,24 @@ def part_connection_rate(port):
     results = [http_get(port, "127.0.0.4") for _ in range(40)]
     elapsed = time.monotonic() - t0
     ok = sum(1 for r in results if r == 200)
-    refused = sum(1 for r in results if r is None)
+    answered = sum(1 for r in results if r == 429)
+    refused = answered + sum(1 for r in results if r is None)
     allowed = 10 + 5 * elapsed + 1
-    tap.check(ok <= allowed and refused >= 40 - allowed and ok >= 10,
+    tap.check(ok <= allowed and refused >= 40 - allowed and ok >= 10 and ok + refused == 40,
               f"40 quick connections from one IP: {ok} served (burst 10 + 5/s x {elapsed:.2f} s), "
-              f"{refused} closed unanswered", str(results))
+              f"{refused} refused", str(results))
+    tap.check(answered == refused,
+              "over-rate connections are answered 429 (within the server's reply budget)",
+              f"{answered} of {refused} answered 429")
+    raw = http_raw(port, "127.0.0.4")
+    tap.check(raw.startswith(b"HTTP/1.1 429") and b"retry-after: 1" in raw.lower(),
+              "the 429 says Retry-After", raw[:200].decode("latin1"))
+    s_ws, line = ws_handshake(port, "127.0.0.4")
+    if s_ws:
+        s_ws.close()
+    tap.check(re.match(r"HTTP/1\.[01] 429", line or "") is not None,
+              "an over-rate WebSocket upgrade is answered 429 too", line)
+    refused += 2
     after = rejected(port, "conn_rate")
     tap.check(after - before == refused, "every refusal is counted: reason=\"conn_rate\"",
               f"{before} -> {after}, {refused} refused")

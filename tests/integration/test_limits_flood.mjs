@@ -40,8 +40,8 @@ const watchdog = setTimeout(() => {
 }, 110000);
 watchdog.unref();
 
-/** One flood connection: resolves 'accepted' (101), 'refused' (reset or closed
- * unanswered) or 'other: …'; accepted sockets are kept in `held`. */
+/** One flood connection: resolves 'accepted' (101), 'refused' (reset, closed
+ * unanswered or answered 429) or 'other: …'; accepted sockets are kept in `held`. */
 function floodOne(port, held) {
   return new Promise((resolve) => {
     let data = '';
@@ -56,7 +56,10 @@ function floodOne(port, held) {
     });
     s.on('data', (d) => {
       data += d.toString('latin1');
-      if (data.startsWith('HTTP/1.1 101')) {
+      if (/^HTTP\/1\.[01] 429/.test(data)) {
+        s.destroy();
+        done('refused');   // answered "429 Too Many Requests"
+      } else if (data.startsWith('HTTP/1.1 101')) {
         held.push(s);
         s.setTimeout(0);
         done('accepted');
