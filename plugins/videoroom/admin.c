@@ -187,7 +187,7 @@ static void mute_on_worker(void *data) {
     return;
   json_t *changed = NULL;
   char *msg = NULL;
-  vr_mute(p, j->muted, j->kind, j->tracks, &changed, &msg);
+  vr_mute(p, j->muted, true, j->kind, j->tracks, &changed, &msg);
   g_free(msg);
   if (json_array_size(changed) > 0) {
     sb_info("room %s: %s %s by %s (%zu track(s))", j->room->name, p->id, j->muted ? "muted" : "unmuted",

@@ -439,20 +439,35 @@ void vr_leave(vr_participant *p, const char *reason) {
     vr_participant_unref(p);
 }
 
-int vr_mute(vr_participant *p, bool muted, int kind, json_t *ids, json_t **changed, char **msg) {
+/* Whether track t is one a mute request (kind, ids) names. */
+static bool mute_selects(const vr_track *t, int kind, json_t *ids) {
+  if (kind >= 0 && (int)t->kind != kind)
+    return false;
+  if (ids == NULL)
+    return true;
+  size_t k;
+  json_t *id;
+  json_array_foreach(ids, k, id) if (json_is_string(id) && strcmp(json_string_value(id), t->id) == 0)
+    return true;
+  return false;
+}
+
+int vr_mute(vr_participant *p, bool muted, bool forced, int kind, json_t *ids, json_t **changed,
+            char **msg) {
   *changed = json_array();
+  for (guint i = 0; !forced && !muted && i < p->tracks->len; i++) {
+    const vr_track *t = g_ptr_array_index(p->tracks, i);
+    if (t->forced_mute && mute_selects(t, kind, ids)) {
+      *msg = g_strdup_printf("track %s was muted by a moderator: only a moderator can unmute it", t->id);
+      return SB_ERR_ROLE;
+    }
+  }
   for (guint i = 0; i < p->tracks->len; i++) {
     vr_track *t = g_ptr_array_index(p->tracks, i);
-    if (kind >= 0 && (int)t->kind != kind)
+    if (!mute_selects(t, kind, ids))
       continue;
-    if (ids) {
-      bool listed = false;
-      size_t k;
-      json_t *id;
-      json_array_foreach(ids, k, id) listed |= json_is_string(id) && strcmp(json_string_value(id), t->id) == 0;
-      if (!listed)
-        continue;
-    }
+    if (forced)
+      t->forced_mute = muted;
     if (t->muted == muted)
       continue;
     t->muted = muted;
@@ -470,7 +485,6 @@ int vr_mute(vr_participant *p, bool muted, int kind, json_t *ids, json_t **chang
     json_array_append_new(*changed, json_string(t->id));
     vr_room_notify(p->room, p, "room.track_muted", json_pack("{s:s, s:b}", "track", t->id, "muted", muted));
   }
-  (void)msg;
   return 0;
 }
 

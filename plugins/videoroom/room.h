@@ -108,6 +108,7 @@ struct vr_track {
   uint8_t ext_ids[SB_EXT_COUNT]; /* the publisher's extension ids */
   bool published;
   bool muted;
+  bool forced_mute;              /* muted by a moderator or the admin API: only they unmute */
   int64_t unpublished_us;
   GPtrArray *sections;           /* vr_section* carrying it (borrowed) */
   /* A data track (kind SB_MEDIA_APPLICATION) is one data channel of the publisher,
@@ -189,7 +190,10 @@ void vr_leave(vr_participant *p, const char *reason);
 /* Publishes an offer; on success *answer and *tracks (json array). */
 int vr_publish(vr_participant *p, const char *offer, char **answer, json_t **tracks, char **msg);
 void vr_unpublish(vr_participant *p);
-int vr_mute(vr_participant *p, bool muted, int kind, json_t *track_ids, json_t **changed, char **msg);
+/* forced: by a moderator or the admin API (then the participant itself cannot
+ * unmute the track: SB_ERR_ROLE). */
+int vr_mute(vr_participant *p, bool muted, bool forced, int kind, json_t *track_ids,
+            json_t **changed, char **msg);
 json_t *vr_stats(vr_participant *p);
 void vr_stats_interval(vr_participant *p, unsigned ms);
 sb_peer *vr_peer_by_pc(vr_participant *p, const char *pc);

@@ -486,7 +486,7 @@ static void room_restart_ice(sb_request *req) {
 static void mute_on_worker(job *j) {
   json_t *changed = NULL;
   char *msg = NULL;
-  int rc = vr_mute(j->p, j->flag, j->n, j->json, &changed, &msg);
+  int rc = vr_mute(j->p, j->flag, false, j->n, j->json, &changed, &msg);
   reply_rc(j->req, rc, msg, rc == 0 ? json_pack("{s:o}", "tracks", changed) : changed);
 }
 

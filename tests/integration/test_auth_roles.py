@@ -270,6 +270,11 @@ async def main():
                   "the moderator muted every track of the user", json.dumps(muted))
         note = await user.wait_notification("room.muted", timeout=10)
         tap.check(note.get("by") == "moderator", "the user gets room.muted by moderator", json.dumps(note))
+        await expect_code(user, "room.mute", {"muted": False}, 1031,
+                          "user unmuting what a moderator muted")
+        await expect_ok(mod, "room.mute", {"participant": user_id, "muted": False}, "moderator unmutes")
+        await expect_ok(user, "room.mute", {"muted": True, "kind": "audio"}, "user after the moderator's unmute")
+        await expect_ok(user, "room.mute", {"muted": False}, "user (own mute, own unmute)")
         await expect_ok(mod, "room.lock", {}, "moderator")
         await expect_code(guest, "room.join", {"room": ROOM}, 1047, "locked room, guest")
         await expect_ok(mod, "room.unlock", {"room": ROOM}, "moderator")
