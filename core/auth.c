@@ -520,8 +520,11 @@ static char *http_token(sb_http_request *r) {
   char **pairs = g_strsplit(sb_http_query(r), "&", -1);
   char *token = NULL;
   for (char **p = pairs; *p && !token; p++)
-    if (g_str_has_prefix(*p, "token="))
+    if (g_str_has_prefix(*p, "token=")) {
       token = g_uri_unescape_string(*p + 6, NULL);
+      if (token == NULL)
+        token = g_strdup("");   /* present but undecodable: refused, never anonymous */
+    }
   g_strfreev(pairs);
   return token;
 }

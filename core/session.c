@@ -85,20 +85,47 @@ void sb_session_detach(sb_session *s) {
   g_mutex_unlock(&s->lock);
 }
 
+/* Under s->lock: the current transport's unwritten messages, oldest first. */
+static void take_unsent(sb_session *s, GQueue *out) {
+  if (s->ops && s->ops->take_unsent)
+    s->ops->take_unsent(s->transport, out);
+}
+
+/* Under s->lock: keeps text for a resume, dropping the oldest past held_max. */
+static void hold_text(sb_session *s, char *text) {
+  if (s->held.length >= s->held_max) {
+    g_free(g_queue_pop_head(&s->held));
+    s->held_dropped++;
+  }
+  g_queue_push_tail(&s->held, text);
+}
+
 void sb_session_hold(sb_session *s, size_t max_messages) {
   g_mutex_lock(&s->lock);
+  s->held_max = max_messages > 0 ? max_messages : 1;
+  s->held_dropped = 0;
+  GQueue unsent = G_QUEUE_INIT;
+  take_unsent(s, &unsent);
+  char *text;
+  while ((text = g_queue_pop_head(&unsent)))
+    hold_text(s, text);
   s->ops = NULL;
   s->transport = NULL;
   s->holding = true;
-  s->held_max = max_messages > 0 ? max_messages : 1;
-  s->held_dropped = 0;
   g_mutex_unlock(&s->lock);
 }
 
 unsigned sb_session_attach(sb_session *s, const sb_transport_ops *ops, void *transport) {
   g_mutex_lock(&s->lock);
-  /* Under the lock: a message sent meanwhile from a worker waits, then follows. */
+  /* Under the lock: a message sent meanwhile from a worker waits, then follows.
+   * What the previous transport (if still attached) had not written goes first. */
+  GQueue unsent = G_QUEUE_INIT;
+  take_unsent(s, &unsent);
   char *text;
+  while ((text = g_queue_pop_head(&unsent))) {
+    ops->send(transport, text, strlen(text));
+    g_free(text);
+  }
   while ((text = g_queue_pop_head(&s->held))) {
     ops->send(transport, text, strlen(text));
     g_free(text);
@@ -132,11 +159,7 @@ void sb_session_send_json(sb_session *s, json_t *msg) {
   if (s->ops) {
     s->ops->send(s->transport, text, strlen(text));
   } else if (s->holding) {
-    if (s->held.length >= s->held_max) {
-      g_free(g_queue_pop_head(&s->held));
-      s->held_dropped++;
-    }
-    g_queue_push_tail(&s->held, g_strdup(text));
+    hold_text(s, g_strdup(text));
   }
   g_mutex_unlock(&s->lock);
   free(text);

@@ -8,6 +8,7 @@
 #ifndef SB_CORE_SESSION_H
 #define SB_CORE_SESSION_H
 
+#include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,6 +56,10 @@ typedef struct sb_request sb_request;
  * must not block. */
 typedef struct sb_transport_ops {
   void (*send)(void *transport, const char *text, size_t len);
+  /* Optional: hands over (appends to out, as g_malloc'd NUL-terminated texts) the
+   * messages sent but not yet written, so that a session moving to another
+   * transport (hold, resume) loses none of them. Called under the session's lock. */
+  void (*take_unsent)(void *transport, GQueue *out);
 } sb_transport_ops;
 
 /* --- sessions --- */

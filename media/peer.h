@@ -134,6 +134,9 @@ void sb_peer_channel_close(sb_peer *p, uint16_t id);
 const sb_dc_info *sb_peer_channel(sb_peer *p, uint16_t id);
 /* Zeroes when there is no association. */
 void sb_peer_data_stats(const sb_peer *p, sb_sctp_stats *out);
+/* The largest message the remote takes (its a=max-message-size), 0 without an
+ * association. */
+size_t sb_peer_data_max_message(const sb_peer *p);
 
 /* Counters of what was dropped, for stats and tests. */
 typedef struct sb_peer_drops {

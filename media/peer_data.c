@@ -109,6 +109,10 @@ void sb_peer_data_stats(const sb_peer *p, sb_sctp_stats *out) {
     *out = (sb_sctp_stats){ 0 };
 }
 
+size_t sb_peer_data_max_message(const sb_peer *p) {
+  return p->sctp ? sb_sctp_max_message(p->sctp) : 0;
+}
+
 json_t *sb_peer_data_stats_json(const sb_peer *p) {
   if (p->sctp == NULL)
     return json_null();

@@ -241,14 +241,9 @@ int sb_peer_restart_ice(sb_peer *p, char **msg) {
   return 0;
 }
 
-/* Our last answer again, under new ICE credentials and with today's candidates. */
-static char *restarted_answer(sb_peer *p) {
-  sb_sdp *ans = NULL;
-  char *err = NULL;
-  if (sb_sdp_parse(p->answer, strlen(p->answer), &ans, &err) != 0) {
-    g_free(err);
-    return NULL;
-  }
+/* Our last answer (ans, parsed; freed here) again, under the new ICE credentials
+ * and with today's candidates. */
+static char *restarted_answer(sb_peer *p, sb_sdp *ans) {
   char **cands = local_candidates(p);
   bool first = true;
   ans->session_version++;
@@ -301,16 +296,21 @@ int sb_peer_restart_ice_answer(sb_peer *p, const char *offer_text, size_t len, c
                     "renegotiations are not supported on this PeerConnection)");
     rc = SB_ERR_SDP_UNSUPPORTED;
   }
+  /* Our previous answer, checked before anything changes. */
+  sb_sdp *previous = NULL;
+  char *perr = NULL;
+  if (rc == 0 && sb_sdp_parse(p->answer, strlen(p->answer), &previous, &perr) != 0) {
+    *msg = g_strdup_printf("our previous answer does not parse: %s", perr ? perr : "?");
+    rc = SB_ERR_INTERNAL;
+  }
+  g_free(perr);
   if (rc == 0 && sb_ice_restart(p->ice) != 0) {
     *msg = g_strdup("ICE restart failed");
     rc = SB_ERR_MEDIA;
   }
-  char *text = rc == 0 ? restarted_answer(p) : NULL;
-  if (rc == 0 && text == NULL) {
-    *msg = g_strdup("our previous answer could not be rebuilt");
-    rc = SB_ERR_INTERNAL;
-  }
+  char *text = rc == 0 ? restarted_answer(p, previous) : NULL;
   if (rc != 0) {
+    sb_sdp_free(previous);
     sb_sdp_free(offer);
     return rc;
   }

@@ -29,6 +29,7 @@ typedef struct sb_sctp_ev {
   size_t len;
   uint16_t sid;
   uint16_t ssn;
+  uint32_t tsn;               /* the message's first TSN: the same for all its pieces */
   uint32_t ppid;
   int flags;
 } sb_sctp_ev;
@@ -134,6 +135,7 @@ static int receive_cb(struct socket *sock, union sctp_sockstore addr, void *data
   e->len = len;
   e->sid = rcv.rcv_sid;
   e->ssn = rcv.rcv_ssn;
+  e->tsn = rcv.rcv_tsn;
   e->ppid = ntohl(rcv.rcv_ppid);
   e->flags = flags;
   post_event(s, e);
@@ -343,6 +345,7 @@ void sb_sctp_free(sb_sctp *s) {
 }
 
 bool sb_sctp_is_connected(const sb_sctp *s) { return s->connected && !s->closed; }
+size_t sb_sctp_max_message(const sb_sctp *s) { return s->max_message; }
 
 void sb_sctp_get_stats(const sb_sctp *s, sb_sctp_stats *out) {
   *out = s->st;
@@ -427,7 +430,7 @@ static void on_data(sb_sctp *s, sb_sctp_ev *e) {
   bool eor = (e->flags & MSG_EOR) != 0;
   /* A whole other message while one is partial (only past the partial delivery
    * point, i.e. an oversized one we are dropping): it is not a piece of it. */
-  if (part && eor && e->ssn != part->ssn && !(e->flags & MSG_NOTIFICATION)) {
+  if (part && eor && (e->ssn != part->ssn || e->tsn != part->tsn)) {
     if (e->len > SB_SCTP_MAX_MESSAGE_DEFAULT)
       s->st.oversized++;
     else
@@ -445,6 +448,7 @@ static void on_data(sb_sctp *s, sb_sctp_ev *e) {
     part = g_new0(sb_partial, 1);
     part->buf = g_byte_array_new();
     part->ssn = e->ssn;
+    part->tsn = e->tsn;
     g_hash_table_insert(s->partials, key, part);
   }
   if (!part->over && (size_t)part->buf->len + e->len > SB_SCTP_MAX_MESSAGE_DEFAULT) {

@@ -98,6 +98,8 @@ void sb_sctp_channel_close(sb_sctp *s, uint16_t id);
 /* The channel's description, or NULL when no such channel is open. */
 const sb_dc_info *sb_sctp_channel(sb_sctp *s, uint16_t id);
 void sb_sctp_get_stats(const sb_sctp *s, sb_sctp_stats *out);
+/* The remote's max-message-size: larger messages are refused by sb_sctp_send. */
+size_t sb_sctp_max_message(const sb_sctp *s);
 
 /* Associations alive in the process (for leak checks and metrics). */
 int sb_sctp_live_count(void);

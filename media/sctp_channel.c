@@ -9,6 +9,7 @@
 #include "core/log.h"
 
 #define RESET_RETRY_MS 100
+#define RESET_MAX_FAILURES 50       /* ~5 s of retries, then the channel closes locally */
 
 typedef struct sb_out_msg {
   uint16_t sid;
@@ -293,11 +294,31 @@ static void pending_add(sb_sctp *s, uint16_t sid) {
   g_array_append_val(s->pending_resets, sid);
 }
 
+static void finish_if_closed(sb_sctp *s, sb_channel *ch);
+
+/* The remote keeps refusing our resets: the pending channels close on our side. */
+static void give_up_resets(sb_sctp *s) {
+  sb_info("%s: sctp: %u stream reset(s) refused %d times: closing the channels locally",
+          s->name, s->pending_resets->len, s->reset_failures);
+  GArray *ids = s->pending_resets;
+  s->pending_resets = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+  s->reset_failures = 0;
+  for (guint i = 0; i < ids->len && !s->closed; i++) {
+    sb_channel *ch = channel_get(s, g_array_index(ids, uint16_t, i));
+    if (ch) {
+      ch->reset_in = ch->reset_out = true;
+      finish_if_closed(s, ch);
+    }
+  }
+  g_array_unref(ids);
+}
+
 void sb_sctp_try_resets(sb_sctp *s) {
-  if (s->closed || s->lost || s->pending_resets->len == 0)
+  /* Before COMM_UP nothing is tried: the drain after it comes back here. */
+  if (s->closed || s->lost || s->pending_resets->len == 0 || !s->connected)
     return;
-  if (!s->connected) {
-    arm_reset_timer(s);
+  if (s->reset_failures >= RESET_MAX_FAILURES) {
+    give_up_resets(s);
     return;
   }
   GArray *now = g_array_new(FALSE, FALSE, sizeof(uint16_t));
@@ -321,6 +342,8 @@ void sb_sctp_try_resets(sb_sctp *s) {
       /* One reset request at a time: the others wait for it. */
       for (guint i = 0; i < now->len; i++)
         pending_add(s, g_array_index(now, uint16_t, i));
+      if (errno != EALREADY && errno != EBUSY && errno != EINPROGRESS)
+        s->reset_failures++;
     }
     g_free(srs);
   }
@@ -358,10 +381,14 @@ void sb_sctp_on_stream_reset(sb_sctp *s, const struct sctp_stream_reset_event *e
     if (ch == NULL)
       continue;
     if (flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)) {
-      if (!ch->reset_out)
+      if (!ch->reset_out) {
         pending_add(s, sid);   /* tried again shortly */
+        s->reset_failures++;
+      }
       continue;
     }
+    if (flags & SCTP_STREAM_RESET_OUTGOING_SSN)
+      s->reset_failures = 0;
     if (flags & SCTP_STREAM_RESET_INCOMING_SSN) {
       /* The remote closed its side: nothing more comes; close ours (RFC 8831 §6.7). */
       ch->reset_in = true;

@@ -25,6 +25,7 @@ typedef struct sb_channel {
 typedef struct sb_partial {
   GByteArray *buf;
   uint16_t ssn;               /* the message's stream sequence number */
+  uint32_t tsn;               /* and its first TSN (unordered messages all have SSN 0) */
   bool over;                  /* past the limit: dropping the rest of this message */
 } sb_partial;
 
@@ -49,6 +50,7 @@ struct sb_sctp {
   size_t queued;              /* bytes in sendq */
   GArray *pending_resets;     /* uint16_t stream ids whose reset usrsctp refused for now */
   GSource *timer;             /* retries pending resets */
+  int reset_failures;         /* refused or failed reset requests in a row */
 
   GMutex lock;                /* guards events and drain_scheduled */
   GQueue events;              /* from usrsctp's callbacks, for the worker */

@@ -110,14 +110,21 @@ int sb_admission_filter_connection(void *args) {
   else
     return 0;                  /* a Unix socket: nothing to limit by */
   int64_t now = sb_now_us();
+  /* An accepted socket whose wsi was never made (lws out of connection slots):
+   * its count goes back. */
+  if (adm.pending_ip[0] != '\0')
+    sb_iplimits_disconnect(adm.ips, adm.pending_ip, now);
+  adm.pending_ip[0] = '\0';
+  adm.pending_limited = false;
   sb_iplimit_verdict v = sb_iplimits_connect(adm.ips, ip, now);
   if (v != SB_IPLIMIT_OK) {
     note_refusal(sb_iplimit_reason(v), ip);
-    if (v == SB_IPLIMIT_RATE && sb_token_bucket_take(&adm.reply_bucket, REPLY_RATE, REPLY_BURST, now)) {
-      adm.pending_limited = true;   /* in, to be told why */
-      return 0;
-    }
-    return -1;
+    /* Over the rate but under the open cap (checked first): in, to be told why,
+     * counted as open like any other connection of its IP. */
+    if (v != SB_IPLIMIT_RATE || !sb_token_bucket_take(&adm.reply_bucket, REPLY_RATE, REPLY_BURST, now))
+      return -1;
+    sb_iplimits_hold(adm.ips, ip);
+    adm.pending_limited = true;
   }
   g_strlcpy(adm.pending_ip, ip, sizeof adm.pending_ip);
   return 0;
@@ -126,13 +133,11 @@ int sb_admission_filter_connection(void *args) {
 void sb_admission_wsi_created(struct lws *wsi) {
   /* lws creates the connection's wsi right after the filter accepted its socket,
    * in the same call: the pending address is its own. */
-  if (adm.on && adm.pending_limited) {
-    adm.pending_limited = false;
-    g_hash_table_add(adm.limited, wsi);
-    return;
-  }
   if (!adm.on || adm.pending_ip[0] == '\0')
     return;
+  if (adm.pending_limited)
+    g_hash_table_add(adm.limited, wsi);
+  adm.pending_limited = false;
   g_hash_table_replace(adm.wsi_ips, wsi, g_strdup(adm.pending_ip));
   adm.pending_ip[0] = '\0';
 }
@@ -140,8 +145,7 @@ void sb_admission_wsi_created(struct lws *wsi) {
 void sb_admission_wsi_destroyed(struct lws *wsi) {
   if (!adm.on)
     return;
-  if (g_hash_table_remove(adm.limited, wsi))
-    return;
+  g_hash_table_remove(adm.limited, wsi);
   const char *ip = g_hash_table_lookup(adm.wsi_ips, wsi);
   if (ip == NULL)
     return;

@@ -103,6 +103,12 @@ sb_iplimit_verdict sb_iplimits_connect(sb_iplimits *t, const char *ip, int64_t n
   return SB_IPLIMIT_OK;
 }
 
+void sb_iplimits_hold(sb_iplimits *t, const char *ip) {
+  ip_entry *e = g_hash_table_lookup(t->ips, ip);
+  if (e)
+    e->open++;
+}
+
 void sb_iplimits_disconnect(sb_iplimits *t, const char *ip, int64_t now_us) {
   ip_entry *e = g_hash_table_lookup(t->ips, ip);
   if (e == NULL || e->open == 0)

@@ -46,6 +46,10 @@ void sb_iplimits_free(sb_iplimits *t);
  * and then the caller must call sb_iplimits_disconnect when it closes. A refused
  * attempt still spends nothing but is remembered (the entry stays). */
 sb_iplimit_verdict sb_iplimits_connect(sb_iplimits *t, const char *ip, int64_t now_us);
+/* Counts one more open connection for ip, which sb_iplimits_connect has just
+ * refused for its rate (the caller lets it in only to answer 429); released with
+ * sb_iplimits_disconnect like any other. */
+void sb_iplimits_hold(sb_iplimits *t, const char *ip);
 /* One connection accepted from ip has closed. */
 void sb_iplimits_disconnect(sb_iplimits *t, const char *ip, int64_t now_us);
 /* Drops the entries that carry no information any more: no open connection and a

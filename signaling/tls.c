@@ -33,6 +33,15 @@ static FILE *open_pem(const char *what, const char *path, char **error) {
   return f;
 }
 
+/* An encrypted key fails at once instead of prompting on the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *ud) {
+  (void)buf;
+  (void)size;
+  (void)rwflag;
+  (void)ud;
+  return -1;
+}
+
 int sb_tls_check_pair(const char *cert, const char *key, char **error) {
   X509 *x = NULL;
   EVP_PKEY *k = NULL;
@@ -51,7 +60,7 @@ int sb_tls_check_pair(const char *cert, const char *key, char **error) {
   }
   if ((f = open_pem("private key", key, error)) == NULL)
     goto out;
-  k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+  k = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
   fclose(f);
   if (k == NULL) {
     char *why = openssl_reason();

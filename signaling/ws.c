@@ -30,6 +30,7 @@ typedef struct ws_conn {
   bool closing;              /* server shutdown: flush, then close with 1001 */
   bool peer_closed;          /* the client sent a close frame: a deliberate end */
   bool replaced;             /* its session resumed on another connection: close */
+  bool policy_closed;        /* we closed it for abuse (message rate, not reading): no resume */
   sb_msg_limiter limiter;    /* [limits] messages_per_second */
 } ws_conn;
 
@@ -61,7 +62,22 @@ static void ws_transport_send(void *transport, const char *text, size_t len) {
     lws_cancel_service(sb_signaling_context());
 }
 
-static const sb_transport_ops ws_ops = { .send = ws_transport_send };
+/* The messages queued but not written, for a session moving on (core/session.h). */
+static void ws_take_unsent(void *transport, GQueue *out) {
+  ws_conn *c = transport;
+  g_mutex_lock(&c->lock);
+  GBytes *b;
+  while ((b = g_queue_pop_head(&c->tx))) {
+    gsize n;
+    const char *d = g_bytes_get_data(b, &n);
+    g_queue_push_tail(out, g_strndup(d, n));
+    g_bytes_unref(b);
+  }
+  c->tx_bytes = 0;
+  g_mutex_unlock(&c->lock);
+}
+
+static const sb_transport_ops ws_ops = { .send = ws_transport_send, .take_unsent = ws_take_unsent };
 
 static void conn_open(struct lws *wsi, ws_conn *c) {
   memset(c, 0, sizeof *c);
@@ -105,7 +121,7 @@ static void conn_close(ws_conn *c) {
   c->session = NULL;
   /* A connection lost without a close frame (a network cut, a ping timeout) keeps
    * its session for session.resume; a deliberate close ends it as before. */
-  if (s && !c->peer_closed && !c->closing && sb_resume_hold(s)) {
+  if (s && !c->peer_closed && !c->closing && !c->policy_closed && sb_resume_hold(s)) {
     sb_session_unref(s);
   } else if (s) {
     sb_info("session %s: disconnected", sb_session_id(s));
@@ -131,6 +147,7 @@ static int refuse_message(ws_conn *c, struct lws *wsi, sb_msg_verdict v) {
   if (v == SB_MSG_CLOSE) {
     static const char reason[] = "message rate limit";
     sb_warn("session %s: kept sending over the message rate limit: closing", sb_session_id(c->session));
+    c->policy_closed = true;
     lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)reason, sizeof reason - 1);
     return -1;
   }
@@ -200,6 +217,7 @@ static int conn_writeable(ws_conn *c, struct lws *wsi) {
     sb_warn("session %s: not reading its messages (over %zu bytes queued): closing",
             sb_session_id(c->session), sb_signaling_get_config()->max_queue_bytes);
     sb_metrics_reject("slow_consumer");
+    c->policy_closed = true;
     lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"too slow", 8);
     return -1;
   }
@@ -280,6 +298,8 @@ bool sb_ws_adopt(sb_session *fresh, sb_session *resumed, unsigned *dropped) {
     old->replaced = true;
     sb_session_unref(resumed);
     lws_callback_on_writable(old->wsi);
+    /* A half-open socket may never become writable: do not wait for the ping timeout. */
+    lws_set_timeout(old->wsi, PENDING_TIMEOUT_CLOSE_SEND, 2);
   }
   *dropped = sb_session_attach(resumed, &ws_ops, c);
   c->session = sb_session_ref(resumed);

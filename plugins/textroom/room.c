@@ -224,6 +224,10 @@ static int do_join(tr_conn *c, uint16_t channel, const tr_request *q, json_t *re
     *msg = g_strdup_printf("you are in room '%s' already", q->room);
     return SB_ERR_IN_ROOM;
   }
+  if (g_hash_table_size(c->joined) >= TR_MAX_ROOMS_PER_CONN) {
+    *msg = g_strdup_printf("one connection joins at most %d rooms", TR_MAX_ROOMS_PER_CONN);
+    return SB_ERR_TOO_MANY_ROOMS;
+  }
   tr_room *r = g_hash_table_lookup(rooms, q->room);
   if (r == NULL) {
     if (!cfg->create_on_join) {
@@ -266,7 +270,18 @@ static int do_join(tr_conn *c, uint16_t channel, const tr_request *q, json_t *re
   json_object_set_new(res, "id", json_string(p->id));
   json_object_set_new(res, "display", json_string(p->display));
   json_object_set_new(res, "participants", others);
-  json_object_set_new(res, "history", tr_history_json(&r->history));
+  /* The reply must fit in one message the client takes (its max-message-size, ours
+   * for events): the oldest history goes first. */
+  json_t *history = tr_history_json(&r->history);
+  json_object_set_new(res, "history", history);
+  bool trimmed = false;
+  size_t limit = MIN(cfg->max_message_size, tr_conn_max_send(c)) - 256;
+  while (json_array_size(history) > 0 && json_dumpb(res, NULL, 0, JSON_COMPACT) > limit) {
+    json_array_remove(history, 0);
+    trimmed = true;
+  }
+  if (trimmed)
+    json_object_set_new(res, "history_truncated", json_true());
   return 0;
 }
 

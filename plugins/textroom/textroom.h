@@ -45,6 +45,14 @@ typedef struct tr_conn {
   gint ended;                       /* the peer failed/closed, was hung up, or never started */
 } tr_conn;
 
+#define TR_MAX_ROOMS_PER_CONN 16   /* rooms one connection may be in at once */
+
+/* The largest message the client takes (its a=max-message-size). Worker. */
+static inline size_t tr_conn_max_send(const tr_conn *c) {
+  size_t n = c->peer ? sb_peer_data_max_message(c->peer) : 0;
+  return n ? n : 65536;
+}
+
 tr_conn *tr_conn_ref(tr_conn *c);
 void tr_conn_unref(void *c);
 

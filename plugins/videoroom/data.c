@@ -57,8 +57,8 @@ void vr_data_channel_open(vr_participant *p, const sb_dc_info *ch) {
   t->pub = p->pub;
   t->published = true;
   t->channel = ch->id;
-  g_strlcpy(t->label, ch->label, sizeof t->label);
-  g_strlcpy(t->protocol, ch->protocol, sizeof t->protocol);
+  vr_copy_text(t->label, sizeof t->label, ch->label);
+  vr_copy_text(t->protocol, sizeof t->protocol, ch->protocol);
   t->dc_type = ch->type;
   t->dc_reliability = ch->reliability;
   t->sections = g_ptr_array_new();
@@ -173,6 +173,12 @@ void vr_data_sub_gone(vr_participant *p) {
 }
 
 void vr_data_sub_closed(vr_participant *p, uint16_t id) {
+  /* The association went (an ABORT, a timeout): the subscriptions stay, as media
+   * ones do, and their channels reopen on the next subscriber PeerConnection. */
+  if (p->sub == NULL || !sb_peer_data_ready(p->sub)) {
+    vr_data_sub_gone(p);
+    return;
+  }
   /* The subscriber closed the channel: that ends the subscription. */
   for (guint i = 0; i < p->datasubs->len; i++) {
     vr_datasub *ds = g_ptr_array_index(p->datasubs, i);

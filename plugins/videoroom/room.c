@@ -87,12 +87,25 @@ vr_participant *vr_participant_new(vr_room *room, vr_client client, sb_session *
   p->client = client;
   p->id[0] = 'p';
   sb_random_id(p->id + 1, 8);
-  g_strlcpy(p->display, display && *display ? display : p->id, sizeof p->display);
+  vr_copy_text(p->display, sizeof p->display, display && *display ? display : p->id);
   p->tracks = g_ptr_array_new();
   p->sections = g_ptr_array_new_with_free_func(g_free);
   p->datasubs = g_ptr_array_new();
   p->pts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   return p;
+}
+
+void vr_copy_text(char *dst, size_t cap, const char *src) {
+  char *valid = g_utf8_make_valid(src, -1);
+  size_t n = strlen(valid);
+  if (n >= cap) {
+    /* The last whole character that fits. */
+    const char *end = g_utf8_find_prev_char(valid, valid + cap);
+    n = end ? (size_t)(end - valid) : 0;
+  }
+  memcpy(dst, valid, n);
+  dst[n] = '\0';
+  g_free(valid);
 }
 
 vr_participant *vr_participant_ref(vr_participant *p) {

@@ -27,6 +27,7 @@
 #define VR_ID_LEN 16
 #define VR_TRACK_ID_LEN 48
 #define VR_NAME_LEN 65
+#define VR_TEXT_LEN 257           /* display names, data channel labels: UTF-8, whole characters */
 #define VR_MAX_TRACKS 16          /* published per participant */
 #define VR_MAX_SECTIONS 512       /* m-sections of one subscriber PeerConnection */
 
@@ -74,7 +75,7 @@ struct vr_participant {
   sb_session *session;           /* a reference; NULL for WHIP/WHEP */
   vr_client client;
   char id[VR_ID_LEN];
-  char display[VR_NAME_LEN];
+  char display[VR_TEXT_LEN];
   char target[VR_ID_LEN];        /* WHEP: the participant to view ("" = the first publisher) */
   bool subscribe_all;
   /* worker */
@@ -114,8 +115,8 @@ struct vr_track {
   /* A data track (kind SB_MEDIA_APPLICATION) is one data channel of the publisher,
    * forwarded message by message to one channel per subscriber. */
   int channel;                   /* the publisher's stream id */
-  char label[VR_NAME_LEN];
-  char protocol[VR_NAME_LEN];
+  char label[VR_TEXT_LEN];
+  char protocol[VR_TEXT_LEN];
   uint8_t dc_type;               /* RFC 8832 channel type */
   uint32_t dc_reliability;
   GPtrArray *datasubs;           /* vr_datasub* (borrowed from their subscribers) */
@@ -236,6 +237,9 @@ void vr_data_sub_gone(vr_participant *p);
 void vr_data_sub_closed(vr_participant *p, uint16_t id);
 void vr_data_participant_clear(vr_participant *p);
 
+/* room.c: copies UTF-8 text into dst (cap bytes with the NUL), cut at a character
+ * boundary so that it stays valid UTF-8 (JSON needs it); invalid input is mended. */
+void vr_copy_text(char *dst, size_t cap, const char *src);
 /* room.c: takes a track out of the room for good (subscribers' sections go inactive). */
 void vr_track_remove(vr_participant *p, vr_track *t);
 /* subscriber.c: the subscriber PeerConnection's application section (made if missing). */

@@ -133,6 +133,17 @@ try {
   tap.check(!/"malformed_packets":[1-9]/.test(text) && /"messages_out":\d{4}/.test(text),
     'room.stats shows the data counters (no malformed packets)', text.slice(0, 600));
 
+  // A channel opened later on the same PeerConnection (no renegotiation), with a
+  // label of 100 CJK characters (300 bytes): published, cut to whole characters.
+  await a.evaluate(() => { rt.pubChannels.long = rt.pub.createDataChannel('漢'.repeat(100)); });
+  const longLabel = await waitFor(() => b.evaluate(() => rt.subChannels.find((c) => c.label.startsWith('漢'))?.label),
+    { timeoutMs: 10000 });
+  const longNote = await b.evaluate(() => rt.notes.filter((n) => n.method === 'room.track_published')
+    .map((n) => n.params && n.params.track).find((t) => t && t.label && t.label.startsWith('漢')));
+  tap.check(longLabel && /^漢+$/.test(longLabel) && longLabel.length === 85 && longNote?.label === longLabel,
+    'a channel opened later is published too; a 300-byte label is cut to whole characters (85)',
+    `${longLabel?.length} ${JSON.stringify(longNote)}`);
+
   // Closing, seen across the server.
   await a.evaluate(() => rt.pubChannels.fast.close());
   const fastClosed = await waitFor(() => closedSub(b, 'fast'), { timeoutMs: 10000 });
