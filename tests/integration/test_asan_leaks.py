@@ -3,23 +3,13 @@ call ended by bye, one ended by closing the WebSocket, then SIGTERM. Exit code
 0 and no AddressSanitizer / LeakSanitizer / UBSan lines on stderr."""
 
 import asyncio
-import os
 import re
 import time
 
-from sbtest import ROOT, EchoPeer, RpcClient, Server, packets, run_test, tap
-
-SUPP = os.path.join(ROOT, "tests", "lsan.supp")
+from sbtest import EchoPeer, RpcClient, Server, packets, run_test, sanitizer_env, tap
 
 
-def sanitizer_env():
-    env = {
-        "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
-        "UBSAN_OPTIONS": "print_stacktrace=1",
-    }
-    if os.path.exists(SUPP):
-        env["LSAN_OPTIONS"] = f"suppressions={SUPP}:print_suppressions=1"
-    return env
+
 
 
 async def echo_call(server, client, label, frames=60):

@@ -14,9 +14,8 @@ import re
 import socket
 import time
 
-from sbtest import ROOT, RpcClient, Server, run_test, tap
+from sbtest import ROOT, RpcClient, Server, run_test, sanitizer_env, tap
 
-SUPP = os.path.join(ROOT, "tests", "lsan.supp")
 CORS = {
     "access-control-allow-origin": "*",
     "access-control-expose-headers": "Location, ETag, Link",
@@ -24,12 +23,6 @@ CORS = {
 }
 
 
-def sanitizer_env():
-    env = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
-           "UBSAN_OPTIONS": "print_stacktrace=1"}
-    if os.path.exists(SUPP):
-        env["LSAN_OPTIONS"] = f"suppressions={SUPP}:print_suppressions=1"
-    return env
 
 
 def request(conn, method, path, body=None, headers=None):

@@ -30,7 +30,9 @@ import { cpus, loadavg } from 'node:os';
 import {
   createTap, finishTest, launchChromium, makeDemosDir, openPage, sleep, startServer, waitFor,
 } from './lib/sb.mjs';
-import { inbound, openRoomPage, requireVideoroom, sumOf } from './lib/room.mjs';
+import {
+  freezeDelta, inbound, longestStall, openRoomPage, requireVideoroom, sumOf,
+} from './lib/room.mjs';
 
 const ROOM = 'resume';
 const OUTAGE_MS = 2000;
@@ -82,27 +84,6 @@ function startProxy(target) {
   });
 }
 
-// The longest time in `samples` during which A's framesDecoded did not grow.
-function longestStall(samples, P) {
-  let worst = 0;
-  let lastT = samples[0]?.t ?? 0;
-  let lastN = -1;
-  for (const s of samples) {
-    const n = sumOf(s.entries, P, 'video', 'framesDecoded');
-    if (n > lastN) {
-      lastN = n;
-      lastT = s.t;
-    } else {
-      worst = Math.max(worst, s.t - lastT);
-    }
-  }
-  return worst;
-}
-
-const freezeDelta = (a, b, P) => ({
-  count: sumOf(b, P, 'video', 'freezeCount') - sumOf(a, P, 'video', 'freezeCount'),
-  seconds: sumOf(b, P, 'video', 'totalFreezesDuration') - sumOf(a, P, 'video', 'totalFreezesDuration'),
-});
 
 let server = null;
 let browser = null;

@@ -41,7 +41,7 @@ import re
 import struct
 import time
 
-from sbtest import (ROOT, EchoPeer, RoomSubscriber, RpcClient, Server, counter_check, run_test,
+from sbtest import (EchoPeer, RoomSubscriber, RpcClient, Server, counter_check, run_test, sanitizer_env,
                     tap)
 
 ROOM = "malformed"
@@ -96,12 +96,6 @@ def rtp(first, seq, ssrc, payload, pt=96):
     return struct.pack("!BBHII", first, pt, seq & 0xFFFF, 0, ssrc) + payload
 
 
-def sanitizer_env():
-    env = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "print_stacktrace=1"}
-    supp = os.path.join(ROOT, "tests", "lsan.supp")
-    if os.path.exists(supp):
-        env["LSAN_OPTIONS"] = f"suppressions={supp}:print_suppressions=1"
-    return env
 
 
 async def main():

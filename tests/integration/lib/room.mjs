@@ -62,5 +62,32 @@ export function sumOf(entries, participant, kind, field) {
     .reduce((a, e) => a + (e[field] ?? 0), 0);
 }
 
+/**
+ * The longest time (ms) in `samples` ({t, entries} from rt.startSampler) during
+ * which the video framesDecoded from `participant` did not grow.
+ */
+export function longestStall(samples, participant) {
+  let worst = 0;
+  let lastT = samples[0]?.t ?? 0;
+  let lastN = -1;
+  for (const s of samples) {
+    const n = sumOf(s.entries, participant, 'video', 'framesDecoded');
+    if (n > lastN) {
+      lastN = n;
+      lastT = s.t;
+    } else {
+      worst = Math.max(worst, s.t - lastT);
+    }
+  }
+  return worst;
+}
+
+/** Video freezes of `participant` between two inbound() snapshots a and b. */
+export const freezeDelta = (a, b, participant) => ({
+  count: sumOf(b, participant, 'video', 'freezeCount') - sumOf(a, participant, 'video', 'freezeCount'),
+  seconds: sumOf(b, participant, 'video', 'totalFreezesDuration')
+    - sumOf(a, participant, 'video', 'totalFreezesDuration'),
+});
+
 /** Errors the page recorded (failed renegotiations, trickle, addIceCandidate…). */
 export const pageErrors = (page) => page.evaluate(() => window.rt.errors.slice());
