@@ -235,10 +235,6 @@ void vr_admin_rooms_create(sb_request *req) {
   json_t *options = NULL;
   if (!sb_request_unpack(req, "{s:s, s?o}", "room", &name, "options", &options))
     return;
-  if (options && !json_is_object(options)) {
-    sb_request_error(req, SB_ERR_INVALID_PARAMS, "options must be an object");
-    return;
-  }
   vr_room *room = NULL;
   char *msg = NULL;
   int rc = vr_room_create(name, options, &room, &msg);

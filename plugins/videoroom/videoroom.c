@@ -121,7 +121,17 @@ static int room_create(const char *name, json_t *options, vr_room **out, char **
   return 0;
 }
 
+/* Room options are an object (parse_options reads its members). */
+static bool options_ok(json_t *options, char **msg) {
+  if (options == NULL || json_is_object(options))
+    return true;
+  *msg = g_strdup("options must be an object");
+  return false;
+}
+
 int vr_room_create(const char *name, json_t *options, vr_room **out, char **msg) {
+  if (!options_ok(options, msg))
+    return SB_ERR_INVALID_PARAMS;
   if (!valid_room_name(name)) {
     *msg = g_strdup("a room name is 1-64 characters of A-Z a-z 0-9 _ . -");
     return SB_ERR_INVALID_PARAMS;
@@ -147,6 +157,8 @@ void vr_rooms_foreach(void (*fn)(vr_room *room, void *ud), void *ud) {
 }
 
 int vr_room_acquire(const char *name, json_t *options, vr_room **out, char **msg) {
+  if (!options_ok(options, msg))
+    return SB_ERR_INVALID_PARAMS;
   if (!valid_room_name(name)) {
     *msg = g_strdup("a room name is 1-64 characters of A-Z a-z 0-9 _ . -");
     return SB_ERR_INVALID_PARAMS;
@@ -319,10 +331,6 @@ static void room_join(sb_request *req) {
   }
   if (subscribe && strcmp(subscribe, "all") && strcmp(subscribe, "none")) {
     sb_request_error(req, SB_ERR_INVALID_PARAMS, "subscribe is \"all\" or \"none\"");
-    return;
-  }
-  if (options && !json_is_object(options)) {
-    sb_request_error(req, SB_ERR_INVALID_PARAMS, "options must be an object");
     return;
   }
   vr_room *room = NULL;

@@ -7,16 +7,10 @@
 // the server's data statistics in echo.stats.
 // Run: tests/integration/run.sh datachannel_echo
 
-import {
-  createTap, launchChromium, openPage, startServer, stopServer,
-} from './lib/sb.mjs';
+import { createTap, launchChromium, openPage, startServer, stopServer, watchdog } from './lib/sb.mjs';
 
 const tap = createTap();
-const watchdog = setTimeout(() => {
-  console.log('not ok - test finished within 90 s');
-  process.exit(1);
-}, 88000);
-watchdog.unref();
+watchdog(88000);
 
 let server = null;
 let browser = null;

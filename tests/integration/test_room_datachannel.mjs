@@ -14,15 +14,11 @@
 import { join } from 'node:path';
 import { openRoomPage, requireVideoroom } from './lib/room.mjs';
 import {
-  ROOT, createTap, launchChromium, makeDemosDir, startServer, stopServer, waitFor,
+  createTap, launchChromium, makeDemosDir, ROOT, startServer, stopServer, waitFor, watchdog,
 } from './lib/sb.mjs';
 
 const tap = createTap();
-const watchdog = setTimeout(() => {
-  console.log('not ok - test finished within 170 s');
-  process.exit(1);
-}, 170000);
-watchdog.unref();
+watchdog(170000);
 
 const N_CHAT = 1000;
 const N_FAST = 300;

@@ -10,15 +10,11 @@
 
 import { inbound, openRoomPage, requireVideoroom, sumOf } from './lib/room.mjs';
 import {
-  createTap, launchChromium, makeDemosDir, sleep, startServer, stopServer, waitFor,
+  createTap, launchChromium, makeDemosDir, sleep, startServer, stopServer, waitFor, watchdog,
 } from './lib/sb.mjs';
 
 const tap = createTap();
-const watchdog = setTimeout(() => {
-  console.log('not ok - test finished within 110 s');
-  process.exit(1);
-}, 110000);
-watchdog.unref();
+watchdog(110000);
 
 const demos = makeDemosDir();
 let server = null;
